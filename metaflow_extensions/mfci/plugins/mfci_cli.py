@@ -1,0 +1,29 @@
+import json
+
+from metaflow._vendor import click
+
+
+@click.group()
+def cli():
+    pass
+
+
+@cli.group(help="mfci: environments resolved in CI.")
+def mfci():
+    pass
+
+
+@mfci.command(help="Write every step's environment request as JSON (what `mfci warm` reads).")
+@click.option("--output", required=True, help="File to write the JSON to.")
+@click.pass_obj
+def dump(obj, output):
+    from .step_request import step_request
+
+    steps = {}
+    for step in obj.flow:
+        try:
+            steps[step.name] = step_request(obj.environment, step)
+        except Exception as error:  # one bad step must not hide the others
+            steps[step.name] = {"error": " ".join(str(error).split())}
+    with open(output, "w") as handle:
+        json.dump({"flow": obj.flow.name, "steps": steps}, handle, default=str)

@@ -1,0 +1,104 @@
+"""Metaflow's conda/pypi environments, served from what `mfci warm` published.
+
+Thin on purpose: the work happens in `mfci.runtime`, imported only when a flow runs.
+"""
+
+import os
+
+from metaflow.packaging_sys import ContentType
+from metaflow.plugins.pypi.conda_environment import CondaEnvironment, CondaEnvironmentException
+
+REMOTE_ENVS = ".mfci-envs"
+
+
+class MfciCondaEnvironment(CondaEnvironment):
+    TYPE = "conda"
+
+    def __init__(self, flow):
+        super().__init__(flow)
+        self._placements = {}
+
+    def validate_environment(self, logger, datastore_type):
+        # Core builds its micromamba/pip solvers here; mfci needs them only to fall back.
+        from metaflow.plugins import DATASTORES
+
+        self.logger = logger
+        self.datastore_type = datastore_type
+        self.datastore = [d for d in DATASTORES if d.TYPE == datastore_type][0]
+
+    def init_environment(self, echo, only_steps=None):
+        from mfci import config
+        from mfci.errors import MfciError
+        from mfci.runtime import place_steps
+
+        from .step_request import step_request
+
+        requests = {}
+        for step in self.flow:
+            if only_steps and step.name not in only_steps:
+                continue
+            request = step_request(self, step)
+            if request.get("uses_environment"):
+                requests[step.name] = request
+        try:
+            launch = place_steps(self.flow.name, requests, echo)
+            strict = config.get("CONDA_MFCI_STRICT")
+        except MfciError as error:
+            raise CondaEnvironmentException(f"mfci: {error}")
+        self._placements.update(launch.placements)
+        if not launch.missing:
+            return
+        if strict:
+            step, why = next(iter(launch.missing.items()))
+            raise CondaEnvironmentException(
+                f"mfci: step '{step}' of {self.flow.name} has no warmed environment ({why}); "
+                f"run `mfci warm` on this flow, or unset METAFLOW_CONDA_MFCI_STRICT to let Metaflow resolve it"
+            )
+        for step, why in launch.missing.items():
+            echo(f"[mfci] {step}: {why}; Metaflow resolves it itself")
+        super().validate_environment(self.logger, self.datastore_type)
+        super().init_environment(echo, only_steps=list(launch.missing))
+
+    def interpreter(self, step_name):
+        placement = self._placements.get(step_name)
+        if placement is not None and placement.python is not None:
+            return str(placement.python)
+        return super().interpreter(step_name)
+
+    def _remote_prefix(self, placement):
+        return os.path.join(REMOTE_ENVS, placement.record.env_id)
+
+    def executable(self, step_name, default=None):
+        placement = self._placements.get(step_name)
+        if placement is not None and placement.remote:
+            return os.path.join(self._remote_prefix(placement), "bin/python -s")
+        return super().executable(step_name, default)
+
+    def bootstrap_commands(self, step_name, datastore_type):
+        placement = self._placements.get(step_name)
+        if placement is None or not placement.remote:
+            return super().bootstrap_commands(step_name, datastore_type)
+        from mfci.runtime import bootstrap_command
+
+        return [
+            "echo 'Bootstrapping mfci environment...'",
+            "flush_mflogs",
+            bootstrap_command(placement, self._remote_prefix(placement)),
+            "echo 'Environment bootstrapped.'",
+            "flush_mflogs",
+        ]
+
+    def add_to_package(self):
+        # The bootstrap of a remote task imports mfci's pure-Python part and filelock;
+        # the worker has neither installed.
+        import filelock
+        import mfci
+
+        return super().add_to_package() + [
+            (mfci, "mfci", ContentType.MODULE_CONTENT),
+            (filelock, "filelock", ContentType.MODULE_CONTENT),
+        ]
+
+
+class MfciPyPIEnvironment(MfciCondaEnvironment):
+    TYPE = "pypi"

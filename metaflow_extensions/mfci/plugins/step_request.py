@@ -1,0 +1,59 @@
+"""One step's environment request, read off Metaflow's own objects after step_init.
+
+Shared by the `mfci dump` flow command (discovery in CI) and the runtime environment,
+so warm and run compute exactly the same request.
+"""
+
+GPU_DECORATORS = ("resources", "batch", "kubernetes")
+REMOTE_DECORATORS = ("batch", "kubernetes", "nvidia", "snowpark", "slurm", "nvct", "skypilot_step")
+
+
+def _user_set(decorator, name):
+    check = getattr(decorator, "is_attribute_user_defined", None)
+    return bool(check and check(name))
+
+
+def remote_arch(step):
+    for decorator in step.decorators:
+        if getattr(decorator, "supports_conda_environment", False) or decorator.name in REMOTE_DECORATORS:
+            return getattr(decorator, "target_platform", None) or "linux-64"
+    return None
+
+
+def step_request(environment, step):
+    """A JSON-able dict: pypi/conda packages, pinned python, gpu, remote arch."""
+    decorators = {d.name: d for d in step.decorators}
+    pypi_deco, conda_deco = decorators.get("pypi"), decorators.get("conda")
+    declared = any(
+        getattr(d, "_attributes_with_user_values", None) for d in (pypi_deco, conda_deco) if d
+    )
+    request = environment.get_environment(step)
+    if not request:  # @pypi/@conda(disabled=True)
+        return {"uses_environment": False, "declared": declared}
+    user_conda = dict(conda_deco.attributes.get("packages") or {}) if conda_deco else {}
+    if "pypi" in request:
+        pypi, conda = dict(request["pypi"]["packages"]), user_conda
+    elif user_conda:
+        pypi, conda = None, dict(request["conda"]["packages"])
+    else:
+        # Only python and Metaflow's pins: served as a PyPI environment, no conda needed.
+        pypi, conda = dict(request["conda"]["packages"]), {}
+    python = None
+    if pypi_deco is not None and pypi_deco.attributes.get("python"):
+        python = str(pypi_deco.attributes["python"])
+    elif conda_deco is not None and _user_set(conda_deco, "python"):
+        python = str(conda_deco.attributes["python"])
+    gpu = any(
+        str(d.attributes.get("gpu") or 0) not in ("0", "None")
+        for d in step.decorators
+        if d.name in GPU_DECORATORS
+    )
+    return {
+        "uses_environment": True,
+        "declared": declared,
+        "pypi": pypi,
+        "conda": conda,
+        "python": python,
+        "gpu": gpu,
+        "remote_arch": remote_arch(step),
+    }

@@ -1,0 +1,1 @@
+toplevel = "mfci_toplevel"

@@ -1,0 +1,183 @@
+"""Every package file fetched once, sha256-verified, stored create-only.
+
+Files already in the store cost one existence check and no download. Verified files
+are also kept in the local package cache, so creating an environment on the machine
+that warmed it downloads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import netrc
+import os
+import shutil
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import urlsplit
+
+from .errors import WorkError
+from .layout import Layout
+from .record import PackageFile
+from .store import ObjectMissing, Store
+
+ATTEMPTS = 4
+CHUNK = 1 << 20
+
+
+@dataclass
+class CacheStats:
+    uploaded: int = 0
+    present: int = 0
+    bytes_uploaded: int = 0
+
+
+class IntegrityError(WorkError):
+    """A file's bytes do not match the sha256 its record promises."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify(path: Path, package: PackageFile, origin: str) -> None:
+    actual = sha256_of(path)
+    if actual != package.sha256:
+        raise IntegrityError(
+            f"{package.filename} from {origin}: sha256 {actual[:16]}… does not match the "
+            f"expected {package.sha256[:16]}…"
+        )
+
+
+class LocalPackages:
+    """Verified package files on this machine, by sha256 (content-addressed)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, package: PackageFile) -> Path:
+        return self.folder / package.sha256[:2] / package.sha256 / package.filename
+
+    def get(self, package: PackageFile) -> Path | None:
+        """The cached file, re-verified on every read; a corrupt copy is dropped."""
+        path = self.path(package)
+        if not path.is_file():
+            return None
+        if sha256_of(path) != package.sha256:
+            path.unlink(missing_ok=True)
+            return None
+        return path
+
+    def adopt(self, staged: Path, package: PackageFile) -> Path:
+        target = self.path(package)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged, target)
+        return target
+
+    def staging(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=self.folder, prefix=".part-")
+        os.close(handle)
+        return Path(name)
+
+
+def _credentials_for(url: str, index_url: str | None) -> str | None:
+    """Basic auth for a download: the configured index's credentials for its host, else netrc."""
+    host = urlsplit(url).hostname
+    if index_url:
+        index = urlsplit(index_url)
+        if index.username and index.hostname == host:
+            return f"{index.username}:{index.password or ''}"
+    try:
+        entry = netrc.netrc().authenticators(host) if host else None
+    except (OSError, netrc.NetrcParseError):
+        entry = None
+    return f"{entry[0]}:{entry[2]}" if entry else None
+
+
+def download(url: str, destination: Path, index_url: str | None = None) -> None:
+    """GET a URL to a file, retrying transient failures with backoff."""
+    request = urllib.request.Request(url, headers={"User-Agent": "mfci"})
+    credentials = _credentials_for(url, index_url)
+    if credentials:
+        token = base64.b64encode(credentials.encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
+    for attempt in range(ATTEMPTS):
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response, open(destination, "wb") as out:
+                shutil.copyfileobj(response, out, CHUNK)
+            return
+        except (OSError, urllib.error.URLError) as error:
+            status = getattr(error, "code", None)
+            if (status is not None and status < 500 and status != 429) or attempt == ATTEMPTS - 1:
+                raise WorkError(f"cannot download {url}: {error}") from None
+            time.sleep(0.5 * 2**attempt)
+
+
+class PackageCache:
+    def __init__(self, store: Store, layout: Layout, local: LocalPackages, index_url: str | None = None):
+        self.store = store
+        self.layout = layout
+        self.local = local
+        self.index_url = index_url
+
+    def store_one(self, package: PackageFile) -> bool:
+        """Make sure the store holds the package. True when this call uploaded it."""
+        key = self.layout.package(package.key)
+        if self.store.exists(key):
+            return False
+        path = self.local.get(package)
+        if path is None:
+            staged = self.local.staging()
+            try:
+                download(package.url, staged, self.index_url)
+                verify(staged, package, package.url)
+                path = self.local.adopt(staged, package)
+            finally:
+                staged.unlink(missing_ok=True)
+        return self.store.create_from_file(key, path)
+
+    def store_all(self, packages: Iterable[PackageFile], jobs: int,
+                  progress: Callable[[PackageFile], None] | None = None) -> CacheStats:
+        unique = {package.key: package for package in packages}
+        stats = CacheStats()
+
+        def one(package: PackageFile) -> None:
+            if self.store_one(package):
+                stats.uploaded += 1
+                stats.bytes_uploaded += package.size or 0
+            else:
+                stats.present += 1
+            if progress:
+                progress(package)
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            list(pool.map(one, unique.values()))
+        return stats
+
+    def fetch(self, package: PackageFile) -> Path:
+        """A verified local copy of a package: from the local cache, else from the store."""
+        path = self.local.get(package)
+        if path is not None:
+            return path
+        staged = self.local.staging()
+        try:
+            try:
+                self.store.download(self.layout.package(package.key), staged)
+            except ObjectMissing:
+                raise WorkError(
+                    f"{package.filename} is missing from the store {self.store.url}; run `mfci warm` again"
+                ) from None
+            verify(staged, package, self.store.url)
+            return self.local.adopt(staged, package)
+        finally:
+            staged.unlink(missing_ok=True)

@@ -1,0 +1,55 @@
+"""Options and helpers the commands share."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from .. import config
+from ..config import ALL_ARCHS
+from ..discover import dump_flow
+from ..errors import UsageError, WorkError
+from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
+
+ROOT = typer.Option(None, "--root", help="Store root: a path or file:// URL. Default: see README.")
+JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+
+
+def check_archs(archs: list[str] | None) -> list[str]:
+    chosen = archs or config.get("CONDA_ALL_ARCHS")
+    unknown = [a for a in chosen if a not in ALL_ARCHS]
+    if unknown:
+        raise UsageError(f"unknown arch {unknown[0]!r} (known: {', '.join(ALL_ARCHS)})")
+    return list(dict.fromkeys(chosen))
+
+
+def step_requirement(flow_file: Path, step: str) -> StepRequirement:
+    if not flow_file.is_file():
+        raise UsageError(f"{flow_file}: no such flow file")
+    report = dump_flow(flow_file, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"))
+    if report.error:
+        raise WorkError(f"{flow_file}: {report.error}")
+    if step in report.step_errors:
+        raise WorkError(f"{flow_file} step {step}: {report.step_errors[step]}")
+    for requirement in report.steps:
+        if requirement.step == step:
+            if not requirement.uses_environment:
+                raise UsageError(f"{flow_file} step {step} has no @pypi/@conda environment")
+            return requirement
+    names = ", ".join(r.step for r in report.steps)
+    raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
+
+
+def step_spec(flow_file: Path, step: str) -> EnvSpec:
+    return build_spec(step_requirement(flow_file, step), spec_inputs())
+
+
+def emit_json(data: dict) -> None:
+    sys.stdout.write(json.dumps(data, indent=1) + "\n")
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr)

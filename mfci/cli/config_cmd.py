@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import typer
+
+from .. import config
+from ..store import default_root
+
+NAME = "config"
+HELP = "Show every setting mfci reads and its effective value (--markdown: README's table)."
+
+
+def run(markdown: bool = typer.Option(False, "--markdown", help="Print the README table.")) -> None:
+    if markdown:
+        print(config.markdown_table())
+        return
+    print(f"store root (no --root): {default_root()}")
+    print(f"cache folder: {config.cache_dir()}")
+    for option in config.OPTIONS:
+        if option.status == config.HONOURED:
+            print(f"{option.variable} = {config.get(option.name)!r}")

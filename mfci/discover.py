@@ -1,0 +1,138 @@
+"""Finding flows and asking Metaflow itself what each step needs.
+
+Each flow file runs in its own subprocess (`python flow.py --environment=pypi mfci dump`),
+with the flow's folder as working directory, a timeout, its own process group (killed
+whole on timeout) and an environment without cloud credentials: discovery executes
+the user's module code, and treats it as untrusted.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .spec import StepRequirement
+
+SKIPPED_FOLDERS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".metaflow",
+                   "site-packages", ".tox", ".mypy_cache", ".pytest_cache", "build", "dist"}
+SECRET_VARIABLES = re.compile(
+    r"^(AWS_|AZURE_|GOOGLE_|GCLOUD_|GCP_|CLOUDSDK_|ARM_|ACTIONS_ID_TOKEN|ACTIONS_RUNTIME_TOKEN)"
+    r"|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY|CONNECTION_STRING",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    file: str
+    flow: str | None = None
+    steps: tuple[StepRequirement, ...] = ()
+    error: str | None = None
+    step_errors: dict = field(default_factory=dict)
+
+
+def find_flow_files(paths: list[str]) -> list[Path]:
+    """Python files that import Metaflow and run a flow as a script."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if not path.exists():
+            raise UsageError(f"{given}: no such file or folder")
+        if path.is_file():
+            found.append(path)
+            continue
+        for root, folders, files in os.walk(path):
+            folders[:] = sorted(f for f in folders if f not in SKIPPED_FOLDERS and not f.startswith("."))
+            found += [Path(root, name) for name in sorted(files)
+                      if name.endswith(".py") and _looks_like_flow(Path(root, name))]
+    return found
+
+
+def _looks_like_flow(path: Path) -> bool:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return False
+    if "metaflow" not in text or "FlowSpec" not in text:
+        return False
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return True  # a broken flow is still a flow: report it
+    has_class = any(isinstance(node, ast.ClassDef) and node.bases for node in tree.body)
+    has_main = "__main__" in text
+    return has_class and has_main
+
+
+def scrubbed_environment(scratch: str) -> dict:
+    environment = {k: v for k, v in os.environ.items() if not SECRET_VARIABLES.search(k)}
+    environment.setdefault("METAFLOW_USER", os.environ.get("METAFLOW_USER") or "mfci")
+    # Keep discovery from leaving a .metaflow folder in the user's repository.
+    environment.setdefault("METAFLOW_DATASTORE_SYSROOT_LOCAL", scratch)
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environment
+
+
+def _last_error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    # Metaflow prints a headline then the message; Python a traceback ending in the error.
+    for line in reversed(lines):
+        if not line.startswith(("File ", "^", "~")):
+            return " ".join(line.split())[:400]
+    return "failed without a message"
+
+
+def dump_flow(path: Path, timeout: float, python: str = sys.executable) -> FlowReport:
+    display = str(path)
+    with tempfile.TemporaryDirectory(prefix="mfci-discover-") as scratch:
+        output = Path(scratch, "dump.json")
+        command = [python, path.name, "--quiet", "--no-pylint", "--environment=pypi",
+                   "mfci", "dump", "--output", str(output)]
+        process = subprocess.Popen(
+            command, cwd=path.parent.absolute(), env=scrubbed_environment(scratch),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+            text=True, start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return FlowReport(display, error=f"timed out after {timeout:.0f}s while loading the flow")
+        if process.returncode != 0 or not output.exists():
+            return FlowReport(display, error=_last_error_line(stderr or stdout))
+        data = json.loads(output.read_text())
+    return _report(display, data)
+
+
+def _report(display: str, data: dict) -> FlowReport:
+    flow, steps = data["flow"], data["steps"]
+    # Under --environment=pypi/conda every step gets an environment; a flow that
+    # declares none anywhere is not run that way, so its steps are skipped.
+    declared = any(s.get("declared") for s in steps.values())
+    requirements, errors = [], {}
+    for name, request in steps.items():
+        if "error" in request:
+            errors[name] = request["error"]
+            continue
+        requirement = StepRequirement.from_json(display, flow, name, request)
+        if not declared:
+            requirement = StepRequirement(display, flow, name, uses_environment=False)
+        requirements.append(requirement)
+    return FlowReport(display, flow, tuple(requirements), step_errors=errors)
+
+
+def discover(paths: list[str], jobs: int, timeout: float) -> list[FlowReport]:
+    files = find_flow_files(paths)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return list(pool.map(lambda f: dump_flow(f, timeout), files))

@@ -1,0 +1,52 @@
+"""Where each kind of object lives in a store (stdlib-only: remote workers import it).
+
+    <packages>/pypi/<host>/<path>                    package files, create-only
+    <envs>/<spec_id>/<arch>/<env_id>.json            environment records, create-only
+    <envs>/<spec_id>/<arch>/latest.json              pointer: the latest published
+    <envs>/<spec_id>/<arch>/users/<user>.json        pointer: the latest a user published
+    <installers>/uv-<arch>.json                      pointer to the uv wheel for an arch
+    manifests/<repository>.json                      what warms of a repository covered
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .urls import safe_relative_path
+
+
+@dataclass(frozen=True)
+class Layout:
+    packages: str = "packages"
+    envs: str = "envs"
+    installers: str = "remote-installers"
+
+    @classmethod
+    def from_config(cls) -> "Layout":
+        from . import config
+
+        return cls(
+            packages=config.get("CONDA_PACKAGES_DIRNAME"),
+            envs=config.get("CONDA_ENVS_DIRNAME"),
+            installers=config.get("CONDA_REMOTE_INSTALLER_DIRNAME"),
+        )
+
+    def package(self, relative: str) -> str:
+        return safe_relative_path(f"{self.packages}/{relative}")
+
+    def record(self, spec_id: str, arch: str, env_id: str) -> str:
+        return safe_relative_path(f"{self.envs}/{spec_id}/{arch}/{env_id}.json")
+
+    def latest(self, spec_id: str, arch: str) -> str:
+        return safe_relative_path(f"{self.envs}/{spec_id}/{arch}/latest.json")
+
+    def user_pointer(self, spec_id: str, arch: str, user: str) -> str:
+        return safe_relative_path(f"{self.envs}/{spec_id}/{arch}/users/{user}.json")
+
+    def installer(self, arch: str) -> str:
+        return safe_relative_path(f"{self.installers}/uv-{arch}.json")
+
+    def manifest(self, repository: str) -> str:
+        return safe_relative_path(f"manifests/{repository}.json")
+
+    manifests = "manifests"

@@ -1,0 +1,163 @@
+"""From what a step asks for to a canonical, machine-independent EnvSpec and its spec_id.
+
+Nothing about the machine that computes a spec enters it: not its python, its glibc, its
+platform or its index configuration. The same flow gives the same spec_id in CI and on
+a laptop. The arch is not part of a spec; it is the second half of every key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from .errors import WorkError
+from .urls import scrub
+
+SPEC_FORMAT = 1
+VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@")
+
+
+@dataclass(frozen=True)
+class StepRequirement:
+    """One step's environment request, as Metaflow itself computed it."""
+
+    file: str
+    flow: str
+    step: str
+    pypi: dict[str, str] | None = None   # package -> version spec, Metaflow's pins included
+    conda: dict[str, str] | None = None  # conda packages other than python
+    python: str | None = None            # only when the user pinned it
+    gpu: bool = False
+    uses_environment: bool = True        # False: the step has no @pypi/@conda at all
+
+    @classmethod
+    def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
+        return cls(
+            file=file,
+            flow=flow,
+            step=step,
+            pypi=data.get("pypi"),
+            conda=data.get("conda") or None,
+            python=data.get("python"),
+            gpu=bool(data.get("gpu")),
+            uses_environment=bool(data.get("uses_environment", True)),
+        )
+
+
+@dataclass(frozen=True)
+class SpecInputs:
+    """The settings that enter every spec (read once per command from config)."""
+
+    default_python: str
+    system_packages: dict            # arch -> {virtual package: version}
+    gpu_packages: dict
+    pypi_index: str | None = None    # CONDA_DEFAULT_PYPI_SOURCE, scrubbed on use
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    python: str
+    pypi: tuple[str, ...] = ()
+    conda: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+    indexes: tuple[str, ...] = ()
+    system: dict = field(default_factory=dict, hash=False, compare=False)
+    spec_id: str = field(default="", compare=True)
+
+    @property
+    def kind(self) -> str:
+        if self.conda and self.pypi:
+            return "mixed"
+        return "conda" if self.conda else "pypi"
+
+    def canonical(self) -> dict:
+        return {
+            "format": SPEC_FORMAT,
+            "python": self.python,
+            "pypi": list(self.pypi),
+            "conda": list(self.conda),
+            "channels": list(self.channels),
+            "indexes": list(self.indexes),
+            "system": self.system,
+        }
+
+    @classmethod
+    def from_canonical(cls, data: dict) -> "EnvSpec":
+        return _with_id(
+            python=data["python"],
+            pypi=tuple(data.get("pypi", ())),
+            conda=tuple(data.get("conda", ())),
+            channels=tuple(data.get("channels", ())),
+            indexes=tuple(data.get("indexes", ())),
+            system=data.get("system", {}),
+        )
+
+
+def _with_id(**fields) -> EnvSpec:
+    draft = EnvSpec(**fields)
+    text = json.dumps(draft.canonical(), sort_keys=True, separators=(",", ":"))
+    return EnvSpec(**fields, spec_id=hashlib.sha256(text.encode()).hexdigest())
+
+
+def canonical_python(value: str) -> str:
+    text = str(value).strip().removesuffix(".*")
+    try:
+        return str(Version(text))
+    except InvalidVersion:
+        raise WorkError(f"python version {value!r} is not a version") from None
+
+
+def pypi_requirement(name: str, value: str | None) -> str:
+    """Metaflow's `packages={name: version}` entry as one canonical PEP 508 requirement."""
+    version = str(value or "").strip()
+    if version and not version.startswith(VERSION_OPERATORS):
+        version = "==" + version
+    try:
+        requirement = Requirement(f"{name}{version}")
+    except InvalidRequirement as error:
+        raise WorkError(f"invalid requirement {name!r}: {version!r} ({error})") from None
+    text = canonicalize_name(requirement.name)
+    if requirement.extras:
+        text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
+    if requirement.url:
+        text += " @ " + scrub(requirement.url)
+    else:
+        text += ",".join(sorted(str(s) for s in requirement.specifier))
+    if requirement.marker:
+        text += f"; {requirement.marker}"
+    return text
+
+
+def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | None = None) -> EnvSpec:
+    """The spec of one step. `python` overrides the default for unpinned steps."""
+    chosen_python = requirement.python or python or inputs.default_python
+    pypi = sorted(
+        pypi_requirement(name, version) for name, version in (requirement.pypi or {}).items()
+    )
+    conda = sorted(f"{name}{version or ''}" for name, version in (requirement.conda or {}).items())
+    system: dict = {"archs": inputs.system_packages}
+    if requirement.gpu:
+        system["gpu"] = inputs.gpu_packages
+    return _with_id(
+        python=canonical_python(chosen_python),
+        pypi=tuple(pypi),
+        conda=tuple(conda),
+        indexes=(scrub(inputs.pypi_index),) if inputs.pypi_index and pypi else (),
+        system=system,
+    )
+
+
+def spec_inputs() -> SpecInputs:
+    from . import config
+
+    return SpecInputs(
+        default_python=config.get("CONDA_MFCI_PYTHON"),
+        system_packages=config.get("CONDA_SYS_DEFAULT_PACKAGES"),
+        gpu_packages=config.get("CONDA_SYS_DEFAULT_GPU_PACKAGES"),
+        pypi_index=config.get("CONDA_DEFAULT_PYPI_SOURCE"),
+    )

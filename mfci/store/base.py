@@ -1,0 +1,66 @@
+"""The one interface every store backend implements.
+
+Immutable objects (package files, environment records) are written create-only;
+objects updated in place (pointers, manifests) by compare-and-swap on a version
+token. Listing exists for `show` and maintenance only: the lookup path never lists.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+
+class ObjectMissing(Exception):
+    """The key does not exist."""
+
+
+class VersionConflict(Exception):
+    """A compare-and-swap lost: someone else wrote the key first."""
+
+
+@dataclass(frozen=True)
+class Versioned:
+    data: bytes
+    version: str
+
+
+class Store(ABC):
+    """Keys are '/'-separated paths relative to the store root."""
+
+    url: str
+
+    @abstractmethod
+    def read(self, key: str) -> bytes:
+        """The object's bytes; ObjectMissing when absent."""
+
+    @abstractmethod
+    def read_versioned(self, key: str) -> Versioned | None:
+        """The object and its version token, or None when absent."""
+
+    @abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abstractmethod
+    def create(self, key: str, data: bytes) -> bool:
+        """Write only if absent. False when the key already existed (nothing written)."""
+
+    @abstractmethod
+    def create_from_file(self, key: str, path: Path) -> bool:
+        """Like create, from a local file (large objects never sit in memory)."""
+
+    @abstractmethod
+    def replace(self, key: str, data: bytes, version: str | None) -> None:
+        """Write if the current version is `version` (None: the key must be absent).
+
+        VersionConflict otherwise."""
+
+    @abstractmethod
+    def download(self, key: str, destination: Path) -> None:
+        """Copy the object to a local file; ObjectMissing when absent."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> Iterator[str]:
+        """Keys under a prefix (for show and maintenance, never for lookups)."""
