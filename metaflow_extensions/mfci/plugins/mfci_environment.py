@@ -91,13 +91,25 @@ class MfciCondaEnvironment(CondaEnvironment):
     def add_to_package(self):
         # The bootstrap of a remote task imports mfci's pure-Python part and filelock;
         # the worker has neither installed.
+        # (Listed file by file: Metaflow's MODULE_CONTENT mishandles regular packages.)
         import filelock
         import mfci
 
         return super().add_to_package() + [
-            (mfci, "mfci", ContentType.MODULE_CONTENT),
-            (filelock, "filelock", ContentType.MODULE_CONTENT),
+            entry for package in (mfci, filelock) for entry in _python_files(package)
         ]
+
+
+def _python_files(package):
+    root = os.path.dirname(package.__file__)
+    name = package.__name__
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [s for s in subfolders if s != "__pycache__"]
+        for file in files:
+            if file.endswith(".py"):
+                path = os.path.join(folder, file)
+                arcname = os.path.join(name, os.path.relpath(path, root))
+                yield path, arcname, ContentType.CODE_CONTENT
 
 
 class MfciPyPIEnvironment(MfciCondaEnvironment):
