@@ -37,7 +37,10 @@ def _optional_text(value: Any) -> str | None:
 
 
 def _positive_int(value: Any) -> int:
-    number = int(str(value).strip())
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
     if number <= 0:
         raise ValueError("must be a positive whole number")
     return number
@@ -256,6 +259,13 @@ def get(name: str) -> Any:
     if name == "CONDA_SYS_DEFAULT_PACKAGES":
         parsed = {**option.default_value(), **parsed}
     return parsed
+
+
+def check_all() -> None:
+    """Read every honoured setting once, so a malformed one fails any command up front."""
+    for option in OPTIONS:
+        if option.status == HONOURED:
+            get(option.name)
 
 
 def reset() -> None:

@@ -83,12 +83,17 @@ def scrubbed_environment(scratch: str) -> dict:
     return environment
 
 
-def _last_error_line(output: str) -> str:
+def _last_error_line(output: str, file_name: str) -> str:
+    """The one line that says what went wrong, with the flow file's line when Python gives it."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    # Metaflow prints a headline then the message; Python a traceback ending in the error.
+    where = ""
+    for line in lines:
+        found = re.match(r'File "([^"]+)", line (\d+)', line)
+        if found and Path(found.group(1)).name == file_name:
+            where = f" (line {found.group(2)})"
     for line in reversed(lines):
         if not line.startswith(("File ", "^", "~")):
-            return " ".join(line.split())[:400]
+            return " ".join(line.split())[:400] + where
     return "failed without a message"
 
 
@@ -110,7 +115,7 @@ def dump_flow(path: Path, timeout: float, python: str = sys.executable) -> FlowR
             process.communicate()
             return FlowReport(display, error=f"timed out after {timeout:.0f}s while loading the flow")
         if process.returncode != 0 or not output.exists():
-            return FlowReport(display, error=_last_error_line(stderr or stdout))
+            return FlowReport(display, error=_last_error_line(stderr or stdout, path.name))
         data = json.loads(output.read_text())
     return _report(display, data)
 

@@ -99,6 +99,7 @@ class Warmer:
             list(pool.map(one, sorted(work)))
         self.publish_installers(options.archs, plan)
         self.publish_manifest(plan, options.paths)
+        plan.errors.sort(key=lambda e: (e["file"], e["step"] or "", e["message"]))
         return plan
 
     def publish_installers(self, archs: list[str], plan: Plan) -> None:

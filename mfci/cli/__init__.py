@@ -23,6 +23,9 @@ state = {"debug": False}
 @app.callback()
 def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
     state["debug"] = debug
+    from .. import config
+
+    config.check_all()
 
 
 for module in (warm_cmd, lookup_cmd, create_cmd, show_cmd, config_cmd):
@@ -33,27 +36,35 @@ def _debugging() -> bool:
     return state["debug"] or "--debug" in sys.argv or os.environ.get("METAFLOW_DEBUG_CONDA") == "1"
 
 
-def main() -> None:
+def _run() -> int:
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
+        return result if isinstance(result, int) else 0
     except MfciError as error:
         if _debugging():
             traceback.print_exc()
         print(f"mfci: error: {error}", file=sys.stderr)
-        sys.exit(error.exit_code)
+        return error.exit_code
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except (typer.Abort, KeyboardInterrupt):
         print("mfci: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as error:  # click usage errors carry their own exit code (2)
-        exit_code = getattr(error, "exit_code", None)
-        if exit_code is not None and hasattr(error, "show"):
+        return 130
+    except Exception as error:
+        if hasattr(error, "show") and hasattr(error, "exit_code"):  # click usage errors: exit 2
             error.show()
-            sys.exit(exit_code)
+            return error.exit_code
         if _debugging():
             traceback.print_exc()
         print(f"mfci: internal error: {type(error).__name__}: {error} (run with --debug for details)",
               file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
+        return 1
+
+
+def main() -> None:
+    code = _run()
+    # py-rattler's native threads have crashed interpreters at shutdown (SIGSEGV after
+    # solve/install/index); leaving without finalisation keeps the exit status truthful.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,69 @@
+"""Shared fixtures: every test gets its own Metaflow home, store and mfci cache.
+
+Tests talk to real PyPI through uv and run real Metaflow flows in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from mfci import config
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    for name in list(os.environ):
+        if name.startswith(("METAFLOW_", "CONDA_OVERRIDE", "GITHUB_")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "metaflow-home"
+    home.mkdir()
+    monkeypatch.setenv("METAFLOW_HOME", str(home))
+    monkeypatch.setenv("METAFLOW_USER", "tester")
+    monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_LOCAL", str(tmp_path / "datastore"))
+    monkeypatch.setenv("METAFLOW_CONDA_LOCALROOT", str(tmp_path / "store"))
+    monkeypatch.setenv("METAFLOW_CONDA_MFCI_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    config.reset()
+    yield
+    config.reset()
+
+
+@pytest.fixture
+def store_root(tmp_path) -> Path:
+    return tmp_path / "store"
+
+
+def mfci(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600):
+    return subprocess.run(
+        [sys.executable, "-m", "mfci", *args],
+        capture_output=True, text=True, env={**os.environ, **(env or {})}, cwd=cwd, timeout=timeout,
+    )
+
+
+def mfci_json(*args: str, **kwargs) -> tuple[subprocess.CompletedProcess, dict]:
+    done = mfci(*args, "--json", **kwargs)
+    assert done.stdout.strip(), done.stderr
+    return done, json.loads(done.stdout)
+
+
+def write_flow(folder: Path, name: str, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def run_flow(flow: Path, *args: str, env: dict | None = None, timeout: int = 600):
+    return subprocess.run(
+        [sys.executable, flow.name, *args], cwd=flow.parent, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=timeout,
+    )

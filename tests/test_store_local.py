@@ -1,0 +1,56 @@
+"""The local store: create-only immutables, compare-and-swap pointers, safe keys."""
+
+import threading
+
+import pytest
+
+from mfci.publish import update_json
+from mfci.store import VersionConflict, open_store
+
+
+def test_create_is_create_only(tmp_path):
+    store = open_store(str(tmp_path / "s"))
+    assert store.create("a/b.json", b"one") is True
+    assert store.create("a/b.json", b"two") is False
+    assert store.read("a/b.json") == b"one"
+
+
+def test_replace_needs_the_current_version(tmp_path):
+    store = open_store((tmp_path / "s").as_uri())
+    store.replace("p.json", b"1", None)
+    with pytest.raises(VersionConflict):
+        store.replace("p.json", b"2", None)
+    version = store.read_versioned("p.json").version
+    store.replace("p.json", b"2", version)
+    with pytest.raises(VersionConflict):
+        store.replace("p.json", b"3", version)
+
+
+def test_concurrent_updates_lose_nothing(tmp_path):
+    store = open_store(str(tmp_path / "s"))
+
+    def add(n):
+        update_json(store, "m.json", lambda old: {**(old or {}), str(n): n})
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    import json
+
+    assert len(json.loads(store.read("m.json"))) == 16
+
+
+@pytest.mark.parametrize("key", ["../escape", "/abs", "a/../../b", "a//b", "a/\x01b"])
+def test_unsafe_keys_are_refused(tmp_path, key):
+    store = open_store(str(tmp_path / "s"))
+    with pytest.raises(ValueError):
+        store.create(key, b"x")
+
+
+def test_listing_skips_staging_files(tmp_path):
+    store = open_store(str(tmp_path / "s"))
+    store.create("envs/x.json", b"{}")
+    (tmp_path / "s" / "envs" / ".tmp-123").write_text("partial")
+    assert list(store.list("envs")) == ["envs/x.json"]
