@@ -1,0 +1,71 @@
+"""A remote task's bootstrap, run as a worker would: a fresh venv holding only Metaflow
+(no mfci, no uv on PATH), a folder holding only the code package, and the store."""
+
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+from conftest import mfci, run_flow, write_flow
+
+REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
+
+FLOW = """
+    from metaflow import FlowSpec, fake_remote, pypi_base, step
+
+    @pypi_base(packages={"six": "1.16.0"})
+    class RemoteFlow(FlowSpec):
+        @fake_remote
+        @step
+        def start(self):
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+
+    if __name__ == "__main__":
+        RemoteFlow()
+"""
+
+
+def test_remote_bootstrap_in_a_bare_worker(tmp_path):
+    env = {"PYTHONPATH": str(REMOTE_EXTENSION)}
+    flow = write_flow(tmp_path / "project", "remote_flow", FLOW)
+    done = mfci("warm", "project", "--arch", "linux-64", env=env)
+    assert done.returncode == 0, done.stderr
+
+    package = tmp_path / "job.tar"
+    saved = run_flow(flow, "--environment=pypi", "package", "save", str(package), env=env)
+    assert saved.returncode == 0, saved.stdout + saved.stderr
+    script = tmp_path / "script.json"
+    shown = run_flow(flow, "--environment=pypi", "remotetest", "script", "--step", "start",
+                     "--output", str(script), env=env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    remote = json.loads(script.read_text())
+    assert any("mfci.bootstrap" in line for line in remote["lines"])
+
+    worker_python = tmp_path / "worker-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(worker_python)], check=True)
+    subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}"],
+                   check=True, capture_output=True)
+    bare = {"PATH": f"{worker_python / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "worker-home"),
+            "METAFLOW_USER": "worker"}
+    for probe in ("import mfci", "import uv"):
+        assert subprocess.run([worker_python / "bin" / "python", "-c", probe], env=bare,
+                              capture_output=True).returncode != 0
+    assert subprocess.run(["bash", "-c", "command -v uv"], env=bare).returncode != 0
+
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    (worker / "job.tar").write_bytes(package.read_bytes())
+    shell = "\n".join(["set -e", "flush_mflogs() { :; }", *remote["lines"],
+                       f"{remote['executable']} -c 'import six, sys; print(six.__version__, sys.prefix)'"])
+    ran = subprocess.run(["bash", "-c", shell], cwd=worker, env=bare, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    six_version, prefix = ran.stdout.split()[-2:]
+    assert six_version == "1.16.0" and Path(prefix).is_relative_to(worker)
+    assert "mfci bootstrap: environment" in ran.stderr
+    assert (worker / ".mfci-bootstrap" / "bin" / "uv").is_file()  # uv came from the store

@@ -1,0 +1,59 @@
+"""Metaflow itself, at run time, on environments mfci published."""
+
+import shutil
+
+from conftest import EXAMPLES, mfci, run_flow, write_flow
+
+STRICT = {"METAFLOW_CONDA_MFCI_STRICT": "1"}
+
+
+def warmed_example(tmp_path, name):
+    shutil.copytree(EXAMPLES / name, tmp_path / name)
+    done = mfci("warm", name, "--arch", "linux-64")
+    assert done.returncode == 0, done.stderr
+    return tmp_path / name
+
+
+def test_warmed_flows_run_without_any_solver(tmp_path):
+    hello = warmed_example(tmp_path, "hello") / "hello_flow.py"
+    for environment in ("pypi", "conda"):
+        done = run_flow(hello, f"--environment={environment}", "run", env=STRICT)
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output
+        assert "[mfci] start: environment" in output and "[mfci] end: environment" in output
+        assert "{'hello': 'mfci'} six 1.16.0" in output
+        assert "Bootstrapping virtual environment" not in output  # Metaflow's own solver path
+
+
+def test_config_driven_flow_runs(tmp_path):
+    configured = warmed_example(tmp_path, "configured") / "configured_flow.py"
+    done = run_flow(configured, "--environment=pypi", "run", env=STRICT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tomli and packaging" in done.stdout + done.stderr
+
+
+def test_strict_mode_names_the_unwarmed_step(tmp_path):
+    flow = write_flow(tmp_path / "cold", "cold_flow", """
+        from metaflow import FlowSpec, pypi, step
+
+        class ColdFlow(FlowSpec):
+            @pypi(packages={"six": "1.16.0"})
+            @step
+            def start(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+
+        if __name__ == "__main__":
+            ColdFlow()
+    """)
+    done = run_flow(flow, "--environment=pypi", "run", env=STRICT)
+    output = done.stdout + done.stderr
+    assert done.returncode != 0
+    assert "step 'end'" in output or "step 'start'" in output
+    assert "mfci warm" in output and "Traceback" not in output
+
+    fallback = run_flow(flow, "--environment=pypi", "run")
+    assert "Metaflow resolves it itself" in fallback.stdout + fallback.stderr
