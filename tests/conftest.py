@@ -62,6 +62,31 @@ def write_flow(folder: Path, name: str, source: str) -> Path:
     return path
 
 
+def two_step_flow(folder: Path, name: str, cls: str, *, base: str = "", start: str = "", end: str = "",
+                  header: str = "") -> Path:
+    """A start → end flow with the given decorators (one source of every test flow)."""
+    source = f"""
+{header}
+from metaflow import *
+
+{base}
+class {cls}(FlowSpec):
+    {start}
+    @step
+    def start(self):
+        self.next(self.end)
+
+    {end}
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    {cls}()
+"""
+    return write_flow(folder, name, source)
+
+
 def run_flow(flow: Path, *args: str, env: dict | None = None, timeout: int = 600):
     return subprocess.run(
         [sys.executable, flow.name, *args], cwd=flow.parent, capture_output=True, text=True,

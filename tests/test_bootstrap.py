@@ -8,32 +8,16 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from conftest import mfci, run_flow, write_flow
+from conftest import mfci, run_flow, two_step_flow
 
 REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
 
-FLOW = """
-    from metaflow import FlowSpec, fake_remote, pypi_base, step
-
-    @pypi_base(packages={"six": "1.16.0"})
-    class RemoteFlow(FlowSpec):
-        @fake_remote
-        @step
-        def start(self):
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        RemoteFlow()
-"""
 
 
 def test_remote_bootstrap_in_a_bare_worker(tmp_path):
     env = {"PYTHONPATH": str(REMOTE_EXTENSION)}
-    flow = write_flow(tmp_path / "project", "remote_flow", FLOW)
+    flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow",
+                         base='@pypi_base(packages={"six": "1.16.0"})', start="@fake_remote")
     done = mfci("warm", "project", "--arch", "linux-64", env=env)
     assert done.returncode == 0, done.stderr
 

@@ -4,35 +4,19 @@ import json
 import subprocess
 
 import pytest
-from conftest import mfci, mfci_json, write_flow
+from conftest import mfci, mfci_json, two_step_flow
 
 from mfci.layout import Layout
 from mfci.lookup import Policy, find
 from mfci.record import EnvRecord, PackageFile
 from mfci.store import open_store
 
-FLOW = """
-    from metaflow import FlowSpec, pypi, step
-
-    class LookupFlow(FlowSpec):
-        @pypi(packages={"six": "1.16.0"})
-        @step
-        def start(self):
-            self.next(self.end)
-
-        @pypi(packages={"six": "1.15.0"})
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        LookupFlow()
-"""
 
 
 @pytest.fixture
 def warmed(tmp_path):
-    flow = write_flow(tmp_path / "flows", "lookup_flow", FLOW)
+    flow = two_step_flow(tmp_path / "flows", "lookup_flow", "LookupFlow", start='@pypi(packages={"six": "1.16.0"})',
+                         end='@pypi(packages={"six": "1.15.0"})')
     done = mfci("warm", "flows", "--arch", "linux-64", env={"METAFLOW_USER": "alice"})
     assert done.returncode == 0, done.stderr
     return flow

@@ -2,7 +2,7 @@
 
 import shutil
 
-from conftest import EXAMPLES, mfci, run_flow, write_flow
+from conftest import EXAMPLES, mfci, run_flow, two_step_flow
 
 STRICT = {"METAFLOW_CONDA_MFCI_STRICT": "1"}
 
@@ -33,22 +33,7 @@ def test_config_driven_flow_runs(tmp_path):
 
 
 def test_strict_mode_names_the_unwarmed_step(tmp_path):
-    flow = write_flow(tmp_path / "cold", "cold_flow", """
-        from metaflow import FlowSpec, pypi, step
-
-        class ColdFlow(FlowSpec):
-            @pypi(packages={"six": "1.16.0"})
-            @step
-            def start(self):
-                self.next(self.end)
-
-            @step
-            def end(self):
-                pass
-
-        if __name__ == "__main__":
-            ColdFlow()
-    """)
+    flow = two_step_flow(tmp_path / "cold", "cold_flow", "ColdFlow", start='@pypi(packages={"six": "1.16.0"})')
     done = run_flow(flow, "--environment=pypi", "run", env=STRICT)
     output = done.stdout + done.stderr
     assert done.returncode != 0

@@ -4,41 +4,14 @@ import json
 import shutil
 
 import pytest
-from conftest import EXAMPLES, mfci, mfci_json, write_flow
+from conftest import EXAMPLES, mfci, mfci_json, two_step_flow
 
-OVERRIDE_FLOW = """
-    from metaflow import FlowSpec, pypi, pypi_base, step
+OVERRIDE = dict(base='@pypi_base(packages={"six": "1.16.0", "pyyaml": "6.0.2"}, python="3.11")',
+                end='@pypi(packages={"six": "1.15.0"})')
 
-    @pypi_base(packages={"six": "1.16.0", "pyyaml": "6.0.2"}, python="3.11")
-    class OverrideFlow(FlowSpec):
-        @step
-        def start(self):
-            self.next(self.end)
 
-        @pypi(packages={"six": "1.15.0"})
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        OverrideFlow()
-"""
-
-PLAIN_FLOW = """
-    from metaflow import FlowSpec, step
-
-    class PlainFlow(FlowSpec):
-        @step
-        def start(self):
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        PlainFlow()
-"""
+def override_flow(folder, **changes):
+    return two_step_flow(folder, "override_flow", "OverrideFlow", **{**OVERRIDE, **changes})
 
 
 def packages_of(store_root, spec_id, arch):
@@ -77,7 +50,7 @@ def test_examples_warm_for_every_default_arch_then_hit(tmp_path, store_root):
 
 
 def test_base_and_step_packages_merge_like_metaflow(tmp_path, store_root):
-    write_flow(tmp_path / "flows", "override_flow", OVERRIDE_FLOW)
+    override_flow(tmp_path / "flows")
     done, out = mfci_json("warm", "flows", "--arch", "linux-64")
     assert done.returncode == 0, done.stderr
     by_step = {e["step"]: e for e in out["envs"]}
@@ -88,7 +61,7 @@ def test_base_and_step_packages_merge_like_metaflow(tmp_path, store_root):
 
 
 def test_flows_without_environments_are_skipped(tmp_path):
-    write_flow(tmp_path / "flows", "plain_flow", PLAIN_FLOW)
+    two_step_flow(tmp_path / "flows", "plain_flow", "PlainFlow")
     done, out = mfci_json("warm", "flows", "--arch", "linux-64")
     assert done.returncode == 0, done.stderr
     assert [e["status"] for e in out["envs"]] == ["skipped", "skipped"]
@@ -96,23 +69,9 @@ def test_flows_without_environments_are_skipped(tmp_path):
 
 def test_broken_flows_fail_alone(tmp_path, store_root):
     flows = tmp_path / "flows"
-    write_flow(flows, "good_flow", OVERRIDE_FLOW)
+    override_flow(flows)
     (flows / "syntax_flow.py").write_text("from metaflow import FlowSpec\nclass Broken(FlowSpec:\n")
-    write_flow(flows, "import_flow", """
-        import module_that_does_not_exist
-        from metaflow import FlowSpec, step
-
-        class ImportFlow(FlowSpec):
-            @step
-            def start(self):
-                self.next(self.end)
-            @step
-            def end(self):
-                pass
-
-        if __name__ == "__main__":
-            ImportFlow()
-    """)
+    two_step_flow(flows, "import_flow", "ImportFlow", header="import module_that_does_not_exist")
     done, out = mfci_json("warm", "flows", "--arch", "linux-64")
     assert done.returncode == 1
     errors = {e["file"].rsplit("/", 1)[-1]: e["message"] for e in out["errors"]}
@@ -126,23 +85,8 @@ def test_broken_flows_fail_alone(tmp_path, store_root):
 
 
 def test_unsatisfiable_requirement_names_file_and_step(tmp_path):
-    write_flow(tmp_path / "flows", "bad_flow", """
-        from metaflow import FlowSpec, pypi, step
-
-        class BadFlow(FlowSpec):
-            @pypi(packages={"six": "99.0.0"})
-            @step
-            def start(self):
-                self.next(self.end)
-
-            @pypi(packages={"six": "1.16.0"})
-            @step
-            def end(self):
-                pass
-
-        if __name__ == "__main__":
-            BadFlow()
-    """)
+    two_step_flow(tmp_path / "flows", "bad_flow", "BadFlow", start='@pypi(packages={"six": "99.0.0"})',
+                  end='@pypi(packages={"six": "1.16.0"})')
     done, out = mfci_json("warm", "flows", "--arch", "linux-64")
     assert done.returncode == 1
     assert [(e["step"], "six" in e["message"]) for e in out["errors"]] == [("start", True)]
@@ -153,14 +97,14 @@ def test_unsatisfiable_requirement_names_file_and_step(tmp_path):
 
 
 def test_several_pythons_and_aarch64(tmp_path):
-    write_flow(tmp_path / "flows", "plainpypi_flow", OVERRIDE_FLOW.replace(', python="3.11"', ""))
+    override_flow(tmp_path / "flows", base='@pypi_base(packages={"six": "1.16.0"})')
     done, out = mfci_json("warm", "flows", "--arch", "linux-aarch64", "--python", "3.11", "--python", "3.12")
     assert done.returncode == 0, done.stderr
     assert {(e["python"], e["arch"]) for e in out["envs"]} == {("3.11", "linux-aarch64"), ("3.12", "linux-aarch64")}
 
 
 def test_pip_resolver_and_none(tmp_path, store_root):
-    write_flow(tmp_path / "flows", "override_flow", OVERRIDE_FLOW)
+    override_flow(tmp_path / "flows")
     done, out = mfci_json("warm", "flows", "--arch", "linux-64",
                           env={"METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER": "pip"})
     assert done.returncode == 0, done.stderr
@@ -172,7 +116,7 @@ def test_pip_resolver_and_none(tmp_path, store_root):
 
 
 def test_index_credentials_stay_out_of_everything(tmp_path, store_root):
-    write_flow(tmp_path / "flows", "override_flow", OVERRIDE_FLOW)
+    override_flow(tmp_path / "flows")
     index = "https://mfci-user:TOPSECRET@pypi.org/simple"
     done = mfci("warm", "flows", "--arch", "linux-64", "--json", env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": index})
     assert done.returncode == 0, done.stderr
