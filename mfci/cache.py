@@ -13,7 +13,9 @@ import netrc
 import os
 import shutil
 import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,10 +131,18 @@ class PackageCache:
         self.layout = layout
         self.local = local
         self.index_url = index_url
+        self._guard = threading.Lock()
+        self._inflight: dict[str, threading.Lock] = {}
 
     def store_one(self, package: PackageFile) -> bool:
         """Make sure the store holds the package. True when this call uploaded it."""
         key = self.layout.package(package.key)
+        with self._guard:
+            key_lock = self._inflight.setdefault(key, threading.Lock())
+        with key_lock:  # environments resolved in parallel share files: fetch each once
+            return self._store_one(key, package)
+
+    def _store_one(self, key: str, package: PackageFile) -> bool:
         if self.store.exists(key):
             return False
         path = self.local.get(package)

@@ -51,7 +51,7 @@ def merge_manifest(store: Store, layout: Layout, repository: str, ref: str, entr
     def merge(old: dict | None) -> dict:
         merged = dict((old or {}).get("entries", {}))
         for entry in entries:
-            merged[f"{entry['file']}::{entry['step']}::{entry['arch']}"] = entry
+            merged["::".join(str(entry[k]) for k in ("file", "step", "arch", "python"))] = entry
         return {"repository": repository, "ref": ref, "updated_at": now(), "entries": merged}
 
     update_json(store, key, merge)

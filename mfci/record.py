@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
+
+from .urls import safe_relative_path
 
 RECORD_FORMAT = 1
 
@@ -23,7 +26,16 @@ class PackageFile:
     filename: str
     sha256: str
     size: int | None
-    key: str = ""      # where it lives in the store, relative to the root
+    key: str = ""      # where it lives in the store, relative to the packages folder
+
+    def __post_init__(self):
+        # Records come from stores and indexes: nothing in them may point outside a folder.
+        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
+            raise ValueError(f"{self.filename!r}: sha256 {self.sha256!r} is not a sha256")
+        if "/" in self.filename or safe_relative_path(self.filename) != self.filename:
+            raise ValueError(f"unsafe file name {self.filename!r}")
+        if self.key:
+            safe_relative_path(self.key)
 
     def to_json(self) -> dict:
         return asdict(self)

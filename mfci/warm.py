@@ -6,6 +6,7 @@ published is a hit that costs one small read. A failure fails its own rows only.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import threading
@@ -30,7 +31,6 @@ from .store import Store
 class Progress(Protocol):
     def total(self, count: int, what: str) -> None: ...
     def advance(self, line: str) -> None: ...
-    def note(self, line: str) -> None: ...
 
 
 @dataclass
@@ -42,8 +42,6 @@ class WarmOptions:
 
 
 def _hit(store: Store, layout: Layout, spec_id: str, arch: str) -> dict | None:
-    import json
-
     current = store.read_versioned(layout.latest(spec_id, arch))
     return json.loads(current.data) if current else None
 
@@ -123,18 +121,17 @@ class Warmer:
                                     "message": f"uv {version} for {arch}: {error}"})
 
     def publish_manifest(self, plan: Plan, paths: list[str]) -> None:
-        entries = []
-        for row in plan.rows:
-            if row.status in ("resolved", "hit"):
-                entries.append({**row.to_json(), "resolved_by": row.resolved_by, "resolved_at": row.resolved_at})
+        repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))
+        entries = [
+            {**row.to_json(), "file": os.path.relpath(os.path.abspath(row.requirement.file), top),
+             "resolved_by": row.resolved_by, "resolved_at": row.resolved_at}
+            for row in plan.rows if row.status in ("resolved", "hit")
+        ]
         if entries:
-            repository, ref = repository_identity(Path(paths[0]) if paths else Path("."))
             merge_manifest(self.store, self.layout, repository, ref, entries)
 
 
 def _hit_installer(store: Store, key: str) -> str | None:
-    import json
-
     current = store.read_versioned(key)
     return json.loads(current.data).get("version") if current else None
 
@@ -144,18 +141,18 @@ def _names(rows) -> str:
     return ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
 
 
-def repository_identity(path: Path) -> tuple[str, str]:
-    """(name, ref) of the repository holding path: GitHub's, else git's, else the folder's."""
+def repository_identity(path: Path) -> tuple[str, str, str]:
+    """(name, ref, top folder) of the repository holding path: GitHub's, else git's, else the folder's."""
     name = os.environ.get("GITHUB_REPOSITORY", "").replace("/", "-")
     ref = os.environ.get("GITHUB_SHA", "")
     folder = path if path.is_dir() else path.parent
+
     def git(*args: str) -> str:
         try:
             done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return ""
         return done.stdout.strip() if done.returncode == 0 else ""
-    if not name:
-        top = git("rev-parse", "--show-toplevel")
-        name = Path(top).name if top else folder.absolute().name
-    return name or "default", ref or git("rev-parse", "HEAD") or "unknown"
+    top = git("rev-parse", "--show-toplevel") or os.getcwd()
+    name = name or Path(top).name
+    return name or "default", ref or git("rev-parse", "HEAD") or "unknown", top

@@ -121,3 +121,23 @@ def test_half_built_environment_is_rebuilt(tmp_path, warmed):
     done = mfci("create", str(warmed), "--step", "start", "--prefix", str(prefix))
     assert done.returncode == 0, done.stderr
     assert not (prefix / "leftover").exists()
+
+
+def test_show_lists_what_the_store_holds(warmed):
+    done, out = mfci_json("show")
+    assert done.returncode == 0, done.stderr
+    rows = {(e["flow"], e["step"], e["arch"]) for e in out["envs"]}
+    assert rows == {("LookupFlow", "start", "linux-64"), ("LookupFlow", "end", "linux-64")}
+    for entry in out["envs"]:
+        assert entry["resolved_by"] == "alice" and entry["resolved_at"] and len(entry["env_id"]) == 32
+    table = mfci("show")
+    assert table.returncode == 0 and "LookupFlow" in table.stdout
+
+
+def test_store_folders_follow_configuration(tmp_path, store_root):
+    env = {"METAFLOW_CONDA_PACKAGES_DIRNAME": "pkgs", "METAFLOW_CONDA_ENVS_DIRNAME": "environments"}
+    flow = two_step_flow(tmp_path / "flows", "dirs_flow", "DirsFlow", base='@pypi_base(packages={"six": "1.16.0"})')
+    assert mfci("warm", "flows", "--arch", "linux-64", env=env).returncode == 0
+    assert (store_root / "pkgs" / "pypi").is_dir() and (store_root / "environments").is_dir()
+    assert not (store_root / "packages").exists() and not (store_root / "envs").exists()
+    assert mfci("create", str(flow), "--step", "end", "--prefix", str(tmp_path / "e"), env=env).returncode == 0

@@ -16,6 +16,8 @@ from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
 
 ROOT = typer.Option(None, "--root", help="Store root: a path or file:// URL. Default: see README.")
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
+PYTHON = typer.Option(None, "--python", help="Python X.Y for a step that does not pin one "
+                      "(default: CONDA_MFCI_PYTHON, what a run uses).")
 
 
 def check_archs(archs: list[str] | None) -> list[str]:
@@ -43,8 +45,8 @@ def step_requirement(flow_file: Path, step: str) -> StepRequirement:
     raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
 
 
-def step_spec(flow_file: Path, step: str) -> EnvSpec:
-    return build_spec(step_requirement(flow_file, step), spec_inputs())
+def step_spec(flow_file: Path, step: str, python: str | None = None) -> EnvSpec:
+    return build_spec(step_requirement(flow_file, step), spec_inputs(), python)
 
 
 def emit_json(data: dict) -> None:

@@ -31,10 +31,6 @@ class Reporter:
         elif not self.quiet:
             print(line, file=sys.stderr, flush=True)
 
-    def note(self, line: str) -> None:
-        if not self.quiet:
-            (self.bar.console.print(line, markup=False) if self.bar else print(line, file=sys.stderr, flush=True))
-
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()

@@ -12,7 +12,7 @@ from ..layout import Layout
 from ..lookup import LocalPins, Policy, find
 from ..resolve.pypi_uv import uv_binary
 from ..store import open_store
-from ._common import ROOT, say, step_spec
+from ._common import PYTHON, ROOT, say, step_spec
 
 NAME = "create"
 HELP = "Build a step's environment for this machine from the store alone (every file sha256-checked)."
@@ -22,11 +22,12 @@ def run(
     flow_file: Path = typer.Argument(..., help="The flow file."),
     step: str = typer.Option(..., "--step", help="The step name."),
     prefix: Path = typer.Option(..., "--prefix", help="Folder to create the environment in (new or empty)."),
+    python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
 ) -> None:
     store = open_store(root)
     layout = Layout.from_config()
-    spec = step_spec(flow_file, step)
+    spec = step_spec(flow_file, step, python)
     arch = current_arch()
     cache_root = config.cache_dir()
     policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())

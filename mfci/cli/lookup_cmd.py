@@ -10,7 +10,7 @@ from ..create import current_arch
 from ..layout import Layout
 from ..lookup import LocalPins, Policy, find
 from ..store import open_store
-from ._common import JSON, ROOT, check_archs, emit_json, say, step_spec
+from ._common import JSON, PYTHON, ROOT, check_archs, emit_json, say, step_spec
 
 NAME = "lookup"
 HELP = "Find the published environment of a flow's step (CONDA_USE_REMOTE_LATEST applies)."
@@ -20,12 +20,13 @@ def run(
     flow_file: Path = typer.Argument(..., help="The flow file."),
     step: str = typer.Option(..., "--step", help="The step name."),
     arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's)."),
+    python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
     chosen = check_archs([arch])[0] if arch else current_arch()
     store = open_store(root)
-    spec = step_spec(flow_file, step)
+    spec = step_spec(flow_file, step, python)
     policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
     record = find(store, Layout.from_config(), spec.spec_id, chosen, policy, LocalPins(config.cache_dir() / "pins"))
     if record is None:

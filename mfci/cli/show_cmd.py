@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Optional
 
 from ..layout import Layout
@@ -10,7 +11,16 @@ from ._common import JSON, ROOT, emit_json
 NAME = "show"
 HELP = "List what the store holds: flow, step, arch, spec, env, who resolved it and when."
 
-COLUMNS = ("flow", "step", "arch", "spec_id", "env_id", "resolved_by", "resolved_at")
+COLUMNS = ("flow", "step", "arch", "python", "spec_id", "env_id", "resolved_by", "resolved_at")
+
+
+def _cell(entry: dict, column: str) -> str:
+    value = str(entry.get(column) or "")
+    if column.endswith("_id"):
+        return value[:12]
+    if column == "resolved_at":
+        return value[:16].replace("T", " ")
+    return value
 
 
 def run(root: Optional[str] = ROOT, as_json: bool = JSON) -> None:
@@ -28,10 +38,16 @@ def run(root: Optional[str] = ROOT, as_json: bool = JSON) -> None:
     if not entries:
         print(f"nothing published in {store.url} yet; run `mfci warm`")
         return
+    rows = [[_cell(entry, column) for column in COLUMNS] for entry in entries]
+    if not sys.stdout.isatty():  # logs and pipes: plain aligned columns, nothing cut
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
+        for row in [list(COLUMNS), *rows]:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
+        return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(*COLUMNS, title=store.url)
-    for entry in entries:
-        table.add_row(*(str(entry.get(c, ""))[:12] if c.endswith("_id") else str(entry.get(c, "")) for c in COLUMNS))
+    for row in rows:
+        table.add_row(*row)
     Console().print(table)

@@ -43,7 +43,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         try:
             launch = place_steps(self.flow.name, requests, echo)
             strict = config.get("CONDA_MFCI_STRICT")
-        except MfciError as error:
+        except (MfciError, OSError) as error:
             raise CondaEnvironmentException(f"mfci: {error}")
         self._placements.update(launch.placements)
         if not launch.missing:
