@@ -43,21 +43,28 @@ class IntegrityError(WorkError):
     """A file's bytes do not match the sha256 its record promises."""
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def digests_of(path: Path) -> tuple[str, str]:
+    """(sha256, md5) of a file, read once."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    return digests_of(path)[0]
 
 
 def verify(path: Path, package: PackageFile, origin: str) -> None:
-    actual = sha256_of(path)
-    if actual != package.sha256:
-        raise IntegrityError(
-            f"{package.filename} from {origin}: sha256 {actual[:16]}… does not match the "
-            f"expected {package.sha256[:16]}…"
-        )
+    sha256, md5 = digests_of(path)
+    for name, actual, expected in (("sha256", sha256, package.sha256), ("md5", md5, package.md5)):
+        if expected and actual != expected:
+            raise IntegrityError(
+                f"{package.filename} from {origin}: {name} {actual[:16]}… does not match the "
+                f"expected {expected[:16]}…"
+            )
 
 
 class LocalPackages:

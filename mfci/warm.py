@@ -89,7 +89,7 @@ class Warmer:
                     for row in rows:
                         row.status, row.message = "failed", str(error)
                         plan.errors.append({"file": row.requirement.file, "step": row.requirement.step,
-                                            "message": f"{arch}: {error}"})
+                                            "message": f"{row.requirement.flow} on {arch}: {error}"})
                 self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
 
         # Resolutions run `jobs` at a time; each also downloads in parallel.

@@ -34,7 +34,8 @@ class UvResolver:
         self.system_packages = system_packages
         self.index_url = index_url
 
-    def command(self, target: PyPITarget, requirements: Path, output: Path) -> list[str]:
+    def command(self, target: PyPITarget, requirements: Path, output: Path,
+                constraints: Path | None = None) -> list[str]:
         command = [
             uv_binary(), "pip", "compile", str(requirements),
             "--python-platform", target.uv_platform,
@@ -45,19 +46,29 @@ class UvResolver:
         ]
         if self.index_url:
             command += ["--index-url", self.index_url]
+        if constraints:
+            command += ["--constraint", str(constraints)]
         return command
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        target = pypi_target(arch, spec.python, self.system_packages)
+        return self.compile(list(spec.pypi), spec.python, arch)
+
+    def compile(self, requirements: list[str], python: str, arch: str,
+                constraints: list[str] = ()) -> list[PackageFile]:
+        """Exact wheels for the requirements on the arch, optionally under constraints."""
+        target = pypi_target(arch, python, self.system_packages)
         with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
-            requirements = Path(scratch, "requirements.in")
-            requirements.write_text("\n".join(spec.pypi) + "\n")
+            requirements_file = Path(scratch, "requirements.in")
+            requirements_file.write_text("\n".join(requirements) + "\n")
+            constraints_file = Path(scratch, "constraints.txt") if constraints else None
+            if constraints_file:
+                constraints_file.write_text("\n".join(constraints) + "\n")
             output = Path(scratch, "pylock.toml")
             environment = dict(os.environ, UV_NO_PROGRESS="1")
             if target.macos_target:
                 environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
             done = subprocess.run(
-                self.command(target, requirements, output),
+                self.command(target, requirements_file, output, constraints_file),
                 capture_output=True, text=True, env=environment, cwd=scratch,
             )
             if done.returncode != 0:
