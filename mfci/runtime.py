@@ -76,7 +76,7 @@ def bootstrap_command(placement: Placement, prefix: str) -> str:
     arguments = [
         "--root", store.url,
         "--record", layout.record(record.spec_id, record.arch, record.env_id),
-        "--installer", layout.installer(record.arch),
+        "--installers", layout.installers,
         "--packages", layout.packages,
         "--prefix", prefix,
     ]

@@ -6,6 +6,7 @@ published is a hit that costs one small read. A failure fails its own rows only.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -58,8 +59,7 @@ class Warmer:
 
     def resolve_and_publish(self, spec: EnvSpec, arch: str, jobs: int) -> EnvRecord:
         resolver = resolver_for(spec)
-        files = resolver.resolve(spec, arch)
-        self.cache.store_all(files, jobs)
+        files = self.cache.store_all(resolver.resolve(spec, arch), jobs, config.get("CONDA_PREFERRED_FORMAT"))
         record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                            resolver=resolver.name, resolved_by=self.user, resolved_at=now())
         publish_record(self.store, self.layout, record)
@@ -101,24 +101,23 @@ class Warmer:
         return plan
 
     def publish_installers(self, archs: list[str], plan: Plan) -> None:
-        """uv for each target arch, under the remote-installer folder, for remote bootstraps."""
-        from .resolve.pypi_uv import uv_version
-
-        version = uv_version()
-        requirement = StepRequirement("(remote installer)", "", "", pypi={"uv": version})
-        spec = build_spec(requirement, spec_inputs())
-        for arch in archs:
-            key = self.layout.installer(arch)
-            current = _hit_installer(self.store, key)
-            if current == version:
-                continue
-            try:
-                files = resolver_for(spec).resolve(spec, arch)
-                self.cache.store_all(files, 2)
-                update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
-            except MfciError as error:
-                plan.errors.append({"file": "(remote installer)", "step": None,
-                                    "message": f"uv {version} for {arch}: {error}"})
+        """What remote bootstraps install with, per target arch, under the installer folder:
+        uv always; py-rattler when some environment has conda packages."""
+        tools = ["uv"] + (["py-rattler"] if any(s.conda for s in plan.specs.values()) else [])
+        for tool in tools:
+            version = importlib.metadata.version(tool)
+            requirement = StepRequirement("(remote installer)", "", "", pypi={tool: version})
+            spec = build_spec(requirement, spec_inputs())
+            for arch in archs:
+                key = self.layout.installer(tool, arch)
+                if _installer_version(self.store, key) == version:
+                    continue
+                try:
+                    files = self.cache.store_all(resolver_for(spec).resolve(spec, arch), 2)
+                    update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
+                except MfciError as error:
+                    plan.errors.append({"file": "(remote installer)", "step": None,
+                                        "message": f"{tool} {version} for {arch}: {error}"})
 
     def publish_manifest(self, plan: Plan, paths: list[str]) -> None:
         repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))
@@ -131,7 +130,7 @@ class Warmer:
             merge_manifest(self.store, self.layout, repository, ref, entries)
 
 
-def _hit_installer(store: Store, key: str) -> str | None:
+def _installer_version(store: Store, key: str) -> str | None:
     current = store.read_versioned(key)
     return json.loads(current.data).get("version") if current else None
 

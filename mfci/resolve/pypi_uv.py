@@ -21,12 +21,6 @@ def uv_binary() -> str:
     return find_uv_bin()
 
 
-def uv_version() -> str:
-    from importlib.metadata import version
-
-    return version("uv")
-
-
 class UvResolver:
     name = "uv"
 
