@@ -35,6 +35,7 @@ class StepRequirement:
     python: str | None = None            # only when the user pinned it
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
+    channels: tuple[str, ...] = ()       # an environment file's own channels
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -168,7 +169,10 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | N
     channels: tuple[str, ...] = ()
     if conda:
         named = sorted({channel for _, channel in conda_entries if channel})
-        channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in inputs.channels)]))
+        # An environment file's `nodefaults` drops the configured channels, as in conda.
+        own = [c for c in requirement.channels if c != "nodefaults"]
+        configured = own if "nodefaults" in requirement.channels else [*own, *inputs.channels]
+        channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in configured)]))
     system: dict = {"archs": inputs.system_packages}
     if requirement.gpu:
         system["gpu"] = inputs.gpu_packages
