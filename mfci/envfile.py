@@ -22,7 +22,7 @@ def _pypi_entry(line: str, where: str) -> tuple[str, str]:
     try:
         requirement = Requirement(line)
     except InvalidRequirement as error:
-        raise UsageError(f"{where}: invalid requirement {line!r} ({error})") from None
+        raise UsageError(f"{where}: invalid requirement {line!r} ({str(error).splitlines()[0]})") from None
     name = requirement.name + (f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else "")
     version = f" @ {requirement.url}" if requirement.url else str(requirement.specifier)
     if requirement.marker:
@@ -102,7 +102,7 @@ def read_pyproject(path: Path) -> StepRequirement:
     try:
         project = tomllib.loads(path.read_text()).get("project", {})
     except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"{path}: not valid TOML ({error})") from None
+        raise UsageError(f"{path}: not valid TOML ({str(error).splitlines()[0]})") from None
     pypi = dict(_pypi_entry(line, f"{path} [project].dependencies") for line in project.get("dependencies", []))
     return StepRequirement(str(path), "", "", pypi=pypi)
 

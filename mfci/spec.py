@@ -123,7 +123,7 @@ def pypi_requirement(name: str, value: str | None) -> str:
     try:
         requirement = Requirement(f"{name}{version}")
     except InvalidRequirement as error:
-        raise WorkError(f"invalid requirement {name!r}: {version!r} ({error})") from None
+        raise WorkError(f"invalid requirement {name!r}: {version!r} ({str(error).splitlines()[0]})") from None
     text = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"

@@ -43,7 +43,7 @@ def _run() -> int:
     except MfciError as error:
         if _debugging():
             traceback.print_exc()
-        print(f"mfci: error: {error}", file=sys.stderr)
+        print(f"mfci: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
         return error.exit_code
     except typer.Exit as done:
         return done.exit_code
