@@ -8,16 +8,18 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from conftest import mfci, run_flow, two_step_flow
 
 REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
 
 
 
-def test_remote_bootstrap_in_a_bare_worker(tmp_path):
-    env = {"PYTHONPATH": str(REMOTE_EXTENSION)}
-    flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow",
-                         base='@pypi_base(packages={"six": "1.16.0"})', start="@fake_remote")
+@pytest.mark.parametrize("base,six", [('@pypi_base(packages={"six": "1.16.0"})', "1.16.0"),
+                                      ('@conda_base(packages={"six": "1.17.0"})', "1.17.0")])
+def test_remote_bootstrap_in_a_bare_worker(tmp_path, channel_env, base, six):
+    env = {"PYTHONPATH": str(REMOTE_EXTENSION), **channel_env}
+    flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow", base=base, start="@fake_remote")
     done = mfci("warm", "project", "--arch", "linux-64", env=env)
     assert done.returncode == 0, done.stderr
 
@@ -50,6 +52,7 @@ def test_remote_bootstrap_in_a_bare_worker(tmp_path):
     ran = subprocess.run(["bash", "-c", shell], cwd=worker, env=bare, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     six_version, prefix = ran.stdout.split()[-2:]
-    assert six_version == "1.16.0" and Path(prefix).is_relative_to(worker)
+    assert six_version == six and Path(prefix).is_relative_to(worker)
     assert "mfci bootstrap: environment" in ran.stderr
     assert (worker / ".mfci-bootstrap" / "bin" / "uv").is_file()  # uv came from the store
+    assert (worker / ".mfci-bootstrap" / "site" / "rattler").is_dir() == ("conda" in base)
