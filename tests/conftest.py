@@ -4,6 +4,7 @@ Tests talk to real PyPI through uv and run real Metaflow flows in subprocesses."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -53,9 +54,9 @@ def channel_env(conda_channel, monkeypatch) -> dict:
     return {"METAFLOW_CONDA_CHANNELS": conda_channel.as_uri()}
 
 
-@pytest.fixture
-def http_channel(conda_channel):
-    """The same channel served over HTTP on 127.0.0.1, for the time of a test."""
+@contextlib.contextmanager
+def serve(directory: Path):
+    """A static HTTP server for a folder on 127.0.0.1, for the time of the block."""
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -64,12 +65,21 @@ def http_channel(conda_channel):
         def log_message(self, *args):
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(conda_channel)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def http_channel(conda_channel):
+    """The same channel served over HTTP on 127.0.0.1, for the time of a test."""
+    with serve(conda_channel) as url:
+        yield url
 
 
 @pytest.fixture

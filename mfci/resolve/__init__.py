@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ..errors import UsageError, WorkError
 from ..spec import EnvSpec
 from .base import ResolutionFailed, Resolver
@@ -9,6 +11,7 @@ from .base import ResolutionFailed, Resolver
 __all__ = ["ResolutionFailed", "Resolver", "resolver_for"]
 
 
+@lru_cache(maxsize=1)  # one per process: it remembers wheels it built from sdists
 def _pypi():
     from .. import config
 
@@ -21,11 +24,13 @@ def _pypi():
         from .pypi_pip import PipResolver
 
         return PipResolver(system, index)
+    from ..cache import LocalPackages
     from .pypi_uv import UvResolver
 
-    return UvResolver(system, index)
+    return UvResolver(system, index, LocalPackages(config.cache_dir() / "pkgs"))
 
 
+@lru_cache(maxsize=1)
 def _conda():
     from .. import config
     from ..urls import scrub
