@@ -19,7 +19,7 @@ from typing import Protocol
 from . import config
 from .cache import LocalPackages, PackageCache
 from .discover import discover
-from .errors import MfciError
+from .errors import WorkError
 from .layout import Layout
 from .plan import Plan, make_plan
 from .publish import merge_manifest, now, publish_record, update_json
@@ -88,7 +88,7 @@ class Warmer:
                     row.status, row.env_id = outcome.status, outcome.env_id
                     row.resolved_by, row.resolved_at = outcome.resolved_by, outcome.resolved_at
                 self.progress.advance(f"{outcome.status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
-            except MfciError as error:
+            except WorkError as error:  # a configuration error (UsageError) stops everything
                 with self._lock:
                     for row in rows:
                         row.status, row.message = "failed", str(error)
@@ -120,7 +120,7 @@ class Warmer:
                 try:
                     files = self.cache.store_all(resolver_for(spec).resolve(spec, arch), 2)
                     update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
-                except MfciError as error:
+                except WorkError as error:
                     errors.append({"file": "(remote installer)", "step": None,
                                    "message": f"{tool} {version} for {arch}: {error}"})
         return errors

@@ -165,3 +165,31 @@ def test_bad_environment_inputs_exit_2(tmp_path, args):
     done = mfci(*args)
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_configured_conda_binary_keeps_the_seed_meaning(tmp_path, store_root, channel_env):
+    """CONDA_DEPENDENCY_RESOLVER=micromamba uses that binary when present (a stand-in here)."""
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "micromamba"
+    fake.write_text(f"#!{sys.executable}\n" + (Path(__file__).parent / "fake_micromamba.py").read_text())
+    fake.chmod(0o755)
+    two_step_flow(tmp_path / "flows", "bin_flow", "BinFlow", start='@conda(packages={"native-tool": ""})')
+    log = tmp_path / "call.json"
+    env = {"METAFLOW_CONDA_DEPENDENCY_RESOLVER": "micromamba", "PATH": f"{bin_dir}:{os.environ['PATH']}",
+           "FAKE_MICROMAMBA_LOG": str(log)}
+    done, out = mfci_json("warm", "flows", "--arch", "osx-arm64", env=env)
+    assert done.returncode == 0, done.stderr
+    call = json.loads(log.read_text())
+    assert call["env"]["CONDA_SUBDIR"] == "osx-arm64" and "--dry-run" in call["args"]
+    start = next(e for e in out["envs"] if e["step"] == "start")
+    assert any("/osx-arm64/native-tool" in p["url"] for p in record_of(store_root, start)["packages"])
+    missing = mfci("warm", "flows", "--arch", "linux-64",
+                   env={"METAFLOW_CONDA_DEPENDENCY_RESOLVER": "mamba", "PATH": "/usr/bin:/bin"})
+    assert missing.returncode == 2 and "no mamba on PATH" in missing.stderr
+    assert shutil.which("mamba") is None

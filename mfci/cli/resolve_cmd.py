@@ -8,7 +8,7 @@ import typer
 from .. import config
 from ..alias import Alias, publish_alias
 from ..envfile import read_environment_file
-from ..errors import MfciError, UsageError
+from ..errors import UsageError, WorkError
 from ..spec import build_spec, spec_inputs
 from ..store import open_store
 from ..warm import Warmer
@@ -47,7 +47,7 @@ def run(
             outcome = warmer.warm_one(spec, target, jobs=4)
             envs.append({"arch": target, "env_id": outcome.env_id, "status": outcome.status})
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
-        except MfciError as error:
+        except WorkError as error:
             envs.append({"arch": target, "env_id": None, "status": "failed"})
             errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
             reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
@@ -59,7 +59,7 @@ def run(
             publish_alias(store, warmer.layout, name, spec.spec_id,
                           {e["arch"]: e["env_id"] for e in envs}, config.username())
             published.append(str(name))
-        except MfciError as error:
+        except WorkError as error:
             errors.append({"file": str(path), "step": None, "message": str(error)})
     for error in errors:
         say(f"error: {error['file']}: {error['message']}")

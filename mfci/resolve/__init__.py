@@ -39,10 +39,17 @@ def _conda():
     choice = config.get("CONDA_DEPENDENCY_RESOLVER")
     if choice == "none":
         raise WorkError("conda resolution is disabled (METAFLOW_CONDA_DEPENDENCY_RESOLVER=none)")
-    if choice != "rattler":
-        raise UsageError(f"METAFLOW_CONDA_DEPENDENCY_RESOLVER={choice}: mfci solves conda environments "
-                         "with its built-in rattler solver; unset it (no binary is needed)")
     channels = {scrub(c): c for c in config.conda_channels()}
+    if choice != "rattler":
+        import shutil
+
+        binary = shutil.which(choice)
+        if binary is None:
+            raise UsageError(f"METAFLOW_CONDA_DEPENDENCY_RESOLVER={choice}: no {choice} on PATH "
+                             "(unset it to use the built-in rattler solver, which needs no binary)")
+        from .conda_binary import BinaryCondaResolver
+
+        return BinaryCondaResolver(binary, channels)
     return RattlerResolver(channels, config.cache_dir() / "rattler")
 
 
