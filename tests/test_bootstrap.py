@@ -2,7 +2,6 @@
 (no mfci, no uv on PATH), a folder holding only the code package, and the store."""
 
 import json
-import os
 import subprocess
 import sys
 from importlib.metadata import version

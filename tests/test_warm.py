@@ -3,7 +3,6 @@
 import json
 import shutil
 
-import pytest
 from conftest import EXAMPLES, mfci, mfci_json, two_step_flow
 
 OVERRIDE = dict(base='@pypi_base(packages={"six": "1.16.0", "pyyaml": "6.0.2"}, python="3.11")',
