@@ -18,7 +18,7 @@ from typing import Protocol
 from . import config
 from .cache import LocalPackages, PackageCache
 from .discover import discover
-from .errors import MfciError
+from .errors import WorkError
 from .layout import Layout
 from .plan import Plan, make_plan
 from .publish import merge_manifest, now, publish_record, update_json
@@ -84,7 +84,7 @@ class Warmer:
                 for row in rows:
                     row.status, row.env_id, row.resolved_by, row.resolved_at = status, env_id, who, when
                 self.progress.advance(f"{status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
-            except MfciError as error:
+            except WorkError as error:  # a UsageError (no bucket, bad credentials) fails every row alike
                 with self._lock:
                     for row in rows:
                         row.status, row.message = "failed", str(error)
@@ -116,7 +116,7 @@ class Warmer:
                 files = resolver_for(spec).resolve(spec, arch)
                 self.cache.store_all(files, 2)
                 update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
-            except MfciError as error:
+            except WorkError as error:
                 plan.errors.append({"file": "(remote installer)", "step": None,
                                     "message": f"uv {version} for {arch}: {error}"})
 
