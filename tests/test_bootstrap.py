@@ -8,13 +8,24 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
+import pytest
 from conftest import mfci, run_flow, two_step_flow
 
 REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
 
-
-
 def test_remote_bootstrap_in_a_bare_worker(tmp_path):
+    bootstrap_in_a_bare_worker(tmp_path, sdks=[], worker_env={})
+
+
+@pytest.mark.parametrize("cloud_empty", ["s3"], indirect=True)
+def test_remote_bootstrap_from_s3(tmp_path, cloud):
+    """A worker image carries its cloud's SDK (Metaflow's own datastore needs it too) and
+    gets the endpoint and keys from its environment."""
+    remote = bootstrap_in_a_bare_worker(tmp_path, sdks=["boto3"], worker_env=cloud.client_env())
+    assert any(f"--root {cloud.root}" in line for line in remote["lines"])
+
+
+def bootstrap_in_a_bare_worker(tmp_path, sdks: list[str], worker_env: dict):
     env = {"PYTHONPATH": str(REMOTE_EXTENSION)}
     flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow",
                          base='@pypi_base(packages={"six": "1.16.0"})', start="@fake_remote")
@@ -33,10 +44,11 @@ def test_remote_bootstrap_in_a_bare_worker(tmp_path):
 
     worker_python = tmp_path / "worker-venv"
     subprocess.run([sys.executable, "-m", "venv", str(worker_python)], check=True)
-    subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}"],
+    sdks = [f"{sdk}=={version(sdk)}" for sdk in sdks]
+    subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}", *sdks],
                    check=True, capture_output=True)
     bare = {"PATH": f"{worker_python / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "worker-home"),
-            "METAFLOW_USER": "worker"}
+            "METAFLOW_USER": "worker", **worker_env}
     for probe in ("import mfci", "import uv"):
         assert subprocess.run([worker_python / "bin" / "python", "-c", probe], env=bare,
                               capture_output=True).returncode != 0
@@ -53,3 +65,4 @@ def test_remote_bootstrap_in_a_bare_worker(tmp_path):
     assert six_version == "1.16.0" and Path(prefix).is_relative_to(worker)
     assert "mfci bootstrap: environment" in ran.stderr
     assert (worker / ".mfci-bootstrap" / "bin" / "uv").is_file()  # uv came from the store
+    return remote

@@ -8,30 +8,18 @@ import threading
 
 import pytest
 from conftest import emulators, mfci
+from store_contract import check_create_only_and_compare_and_swap
 
 from mfci import config
 from mfci.errors import UsageError, WorkError
 from mfci.publish import update_json
-from mfci.store import VersionConflict, default_root, open_store
+from mfci.store import default_root, open_store
 
 
 def test_create_only_and_compare_and_swap(cloud):
     store = open_store()
     assert store.url == cloud.root
-    assert store.create("envs/a/record.json", b"one") is True
-    assert store.create("envs/a/record.json", b"two") is False
-    assert store.read("envs/a/record.json") == b"one"
-    assert store.exists("envs/a/record.json") and not store.exists("envs/a/other.json")
-    assert store.read_versioned("envs/a/missing.json") is None
-
-    store.replace("envs/a/latest.json", b"1", None)
-    with pytest.raises(VersionConflict):
-        store.replace("envs/a/latest.json", b"2", None)
-    version = store.read_versioned("envs/a/latest.json").version
-    store.replace("envs/a/latest.json", b"2", version)
-    with pytest.raises(VersionConflict):
-        store.replace("envs/a/latest.json", b"3", version)
-    assert list(store.list("envs")) == ["envs/a/latest.json", "envs/a/record.json"]
+    check_create_only_and_compare_and_swap(store)
 
 
 def test_large_files_go_in_parts_and_come_back_whole(cloud, tmp_path):
@@ -134,10 +122,8 @@ def test_bad_credentials_are_one_clear_line(backend, tmp_path, request):
             endpoint, key="AAAA" + emulators.AZURITE_KEY[4:])
         strip = ()
     clean = {k: v for k, v in os.environ.items() if k not in strip}
-    scheme = {"s3": "s3", "gs": "gs", "azure": "azure"}[backend]
-    done = mfci("show", "--root", f"{scheme}://some-bucket/mfci", env={**clean, **env})
-    done_env = done  # one line, exit 2, naming the store
-    assert done_env.returncode == 2, done.stderr
+    done = mfci("show", "--root", f"{backend}://some-bucket/mfci", env={**clean, **env})
+    assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mfci: error:") and "some-bucket" in lines[0], done.stderr
     assert "credentials" in lines[0]
