@@ -18,9 +18,8 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from .errors import WorkError
@@ -32,32 +31,32 @@ ATTEMPTS = 4
 CHUNK = 1 << 20
 
 
-@dataclass
-class CacheStats:
-    uploaded: int = 0
-    present: int = 0
-    bytes_uploaded: int = 0
-
-
 class IntegrityError(WorkError):
     """A file's bytes do not match the sha256 its record promises."""
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def digests_of(path: Path) -> tuple[str, str]:
+    """(sha256, md5) of a file, read once."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5()
     with open(path, "rb") as handle:
         while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    return digests_of(path)[0]
 
 
 def verify(path: Path, package: PackageFile, origin: str) -> None:
-    actual = sha256_of(path)
-    if actual != package.sha256:
-        raise IntegrityError(
-            f"{package.filename} from {origin}: sha256 {actual[:16]}… does not match the "
-            f"expected {package.sha256[:16]}…"
-        )
+    sha256, md5 = digests_of(path)
+    for name, actual, expected in (("sha256", sha256, package.sha256), ("md5", md5, package.md5)):
+        if expected and actual != expected:
+            raise IntegrityError(
+                f"{package.filename} from {origin}: {name} {actual[:16]}… does not match the "
+                f"expected {expected[:16]}…"
+            )
 
 
 class LocalPackages:
@@ -90,6 +89,16 @@ class LocalPackages:
         handle, name = tempfile.mkstemp(dir=self.folder, prefix=".part-")
         os.close(handle)
         return Path(name)
+
+
+def convert_archive(source: Path, folder: Path, fmt: str) -> Path:
+    """.tar.bz2 <-> .conda with conda-package-streaming: it streams both directions without
+    unpacking to disk, and is the library conda-package-handling itself is built on."""
+    from conda_package_streaming.transmute import transmute, transmute_tar_bz2
+
+    if fmt == ".conda":
+        return Path(transmute(str(source), folder))
+    return Path(transmute_tar_bz2(str(source), folder))
 
 
 def _credentials_for(url: str, index_url: str | None) -> str | None:
@@ -156,23 +165,43 @@ class PackageCache:
                 staged.unlink(missing_ok=True)
         return self.store.create_from_file(key, path)
 
-    def store_all(self, packages: Iterable[PackageFile], jobs: int,
-                  progress: Callable[[PackageFile], None] | None = None) -> CacheStats:
+    def store_all(self, packages: list[PackageFile], jobs: int, preferred_format: str = "none") -> list[PackageFile]:
+        """Store every package; returns what an environment installs (in the same order):
+        each conda package in the preferred archive format when one is set."""
         unique = {package.key: package for package in packages}
-        stats = CacheStats()
 
-        def one(package: PackageFile) -> None:
-            if self.store_one(package):
-                stats.uploaded += 1
-                stats.bytes_uploaded += package.size or 0
-            else:
-                stats.present += 1
-            if progress:
-                progress(package)
+        def one(package: PackageFile) -> PackageFile:
+            self.store_one(package)
+            if package.kind == "conda" and preferred_format != "none" and not package.filename.endswith(preferred_format):
+                return self.converted(package, preferred_format)
+            return package
 
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            list(pool.map(one, unique.values()))
-        return stats
+            stored = dict(zip(unique, pool.map(one, unique.values())))
+        return [stored[package.key] for package in packages]
+
+    def converted(self, package: PackageFile, fmt: str) -> PackageFile:
+        """The package in the other conda archive format, stored beside the original.
+
+        Converted objects are content-addressed (their sha256 is in the key), so warms on
+        different machines never overwrite each other's conversion; an existing one is reused."""
+        prefix = self.layout.package(f"{package.key}.converted")
+        existing = next((key for key in self.store.list(prefix) if key.endswith(fmt)), None)
+        if existing:
+            sha256, name = existing.split("/")[-2:]
+            return replace(package, filename=name, sha256=sha256, size=None, md5=None,
+                           key=existing.removeprefix(self.layout.packages + "/"))
+        source = self.fetch(package)
+        with tempfile.TemporaryDirectory(prefix="mfci-convert-") as scratch:
+            output = convert_archive(source, Path(scratch), fmt)
+            sha256 = sha256_of(output)
+            result = replace(package, filename=output.name, sha256=sha256, size=output.stat().st_size, md5=None,
+                             key=f"{package.key}.converted/{sha256}/{output.name}")
+            staged = self.local.staging()
+            shutil.copyfile(output, staged)
+        path = self.local.adopt(staged, result)
+        self.store.create_from_file(self.layout.package(result.key), path)
+        return result
 
     def fetch(self, package: PackageFile) -> Path:
         """A verified local copy of a package: from the local cache, else from the store."""

@@ -97,10 +97,10 @@ def _default_glibc() -> str:
 def _default_sys_packages() -> dict:
     glibc = _default_glibc()
     return {
-        "linux-64": {"__glibc": glibc},
-        "linux-aarch64": {"__glibc": glibc},
-        "osx-64": {"__osx": "10.13"},
-        "osx-arm64": {"__osx": "11.0"},
+        "linux-64": {"__glibc": glibc, "__unix": "0"},
+        "linux-aarch64": {"__glibc": glibc, "__unix": "0"},
+        "osx-64": {"__osx": "10.13", "__unix": "0"},
+        "osx-arm64": {"__osx": "11.0", "__unix": "0"},
     }
 
 
@@ -137,13 +137,21 @@ OPTIONS: tuple[Option, ...] = (
            "Store root on a local or shared filesystem. Unset: `<DATASTORE_SYSROOT_LOCAL>/mfci`, "
            "else the user data folder (`~/.local/share/mfci/store` on Linux).",
            HONOURED, "`<DATASTORE_SYSROOT_LOCAL>/conda_env`"),
-    Option("CONDA_DEPENDENCY_RESOLVER", "rattler", _text,
-           "Conda solver. mfci's built-in py-rattler solver needs no binary.", PLANNED, "`mamba`"),
+    Option("CONDA_DEPENDENCY_RESOLVER", "rattler", _choice("rattler", "mamba", "conda", "micromamba", "none"),
+           "Conda solver: `rattler` (built in, py-rattler, no binary needed), `mamba`/`conda`/"
+           "`micromamba` (that binary, from PATH, as in the seed), `none` (conda resolution disabled).",
+           HONOURED, "`mamba`"),
     Option("CONDA_PYPI_DEPENDENCY_RESOLVER", "uv", _choice("uv", "pip", "none"),
            "PyPI resolver: `uv` (`uv pip compile` per target platform), `pip` "
            "(`pip install --dry-run --report`), `none` (PyPI resolution disabled)."),
-    Option("CONDA_MIXED_DEPENDENCY_RESOLVER", "rattler+uv", _text,
-           "Resolver for environments mixing conda and PyPI packages.", PLANNED, "`conda-lock`"),
+    Option("CONDA_MIXED_DEPENDENCY_RESOLVER", "rattler+uv", _choice("rattler+uv", "none"),
+           "Environments with conda and PyPI packages: the conda side first (it fixes python), then "
+           "uv on top with every conda-provided package as a constraint. `none` disables them.",
+           HONOURED, "`conda-lock`"),
+    Option("CONDA_CHANNELS", None, _name_list,
+           "Conda channels (names or URLs) after those named as `channel::package`; unset: the "
+           "`CONDA_CHANNELS` environment variable, else `conda-forge`. Credentials in URLs are "
+           "used but never stored or logged."),
     Option("CONDA_PACKAGES_DIRNAME", "packages", _text,
            "Folder under the store root holding every package file."),
     Option("CONDA_ENVS_DIRNAME", "envs", _text,
@@ -154,7 +162,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("CONDA_REMOTE_INSTALLER", None, _optional_text,
            "Name of a micromamba binary; mfci installs with uv and py-rattler instead.", UNUSED),
     Option("CONDA_PREFERRED_FORMAT", "none", _choice(".conda", ".tar.bz2", "none"),
-           "Conda archive format to store and install.", PLANNED),
+           "Conda archive format to install: when set, the store also keeps that format, "
+           "converted (conda-package-streaming) when the channel has only the other."),
     Option("CONDA_USE_REMOTE_LATEST", ":any:", _remote_latest,
            "Which published environment a lookup takes: `:any:` (the latest published by "
            "anyone, usually CI), `:username:` (the latest you published), `user1,user2` (the "
@@ -173,7 +182,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("CONDA_SYS_DEFAULT_PACKAGES", _default_sys_packages, _json_object,
            "Virtual packages per arch, merged over the defaults: `__glibc` (from "
            "CONDA_OVERRIDE_GLIBC, else 2.27) for linux archs sets the manylinux wheels accepted; "
-           "`__osx` (10.13 for osx-64, 11.0 for osx-arm64) sets the macOS deployment target. "
+           "`__osx` (10.13 for osx-64, 11.0 for osx-arm64) sets the macOS deployment target; "
+           "`__unix` for all four. The conda solver sees them as virtual packages. "
            "Part of every spec id.", HONOURED, "`{\"linux-64\": {\"__glibc\": \"2.27\"}}`"),
     Option("CONDA_SYS_DEFAULT_GPU_PACKAGES", {"__cuda": "11.8=0"}, _json_object,
            "Virtual packages added for steps that ask for a GPU; part of their spec id."),
@@ -274,6 +284,14 @@ def reset() -> None:
     """Forget cached profile files (tests change METAFLOW_HOME between cases)."""
     _profile.cache_clear()
     _local_config.cache_clear()
+
+
+def conda_channels() -> list[str]:
+    """METAFLOW_CONDA_CHANNELS, else conda's own CONDA_CHANNELS, else conda-forge."""
+    configured = get("CONDA_CHANNELS")
+    if configured:
+        return configured
+    return _name_list(os.environ["CONDA_CHANNELS"]) if os.environ.get("CONDA_CHANNELS") else ["conda-forge"]
 
 
 def username() -> str:

@@ -4,7 +4,8 @@
     <envs>/<spec_id>/<arch>/<env_id>.json            environment records, create-only
     <envs>/<spec_id>/<arch>/latest.json              pointer: the latest published
     <envs>/<spec_id>/<arch>/users/<user>.json        pointer: the latest a user published
-    <installers>/uv-<arch>.json                      pointer to the uv wheel for an arch
+    <envs>/aliases/<name>/<tag>.json                 named environment: spec and env per arch
+    <installers>/<tool>-<arch>.json                  pointer to a tool's wheel (uv, py-rattler) for an arch
     manifests/<repository>.json                      what warms of a repository covered
 """
 
@@ -43,8 +44,11 @@ class Layout:
     def user_pointer(self, spec_id: str, arch: str, user: str) -> str:
         return safe_relative_path(f"{self.envs}/{spec_id}/{arch}/users/{user}.json")
 
-    def installer(self, arch: str) -> str:
-        return safe_relative_path(f"{self.installers}/uv-{arch}.json")
+    def alias(self, name: str, tag: str) -> str:
+        return safe_relative_path(f"{self.envs}/aliases/{name}/{tag}.json")
+
+    def installer(self, tool: str, arch: str) -> str:
+        return safe_relative_path(f"{self.installers}/{tool}-{arch}.json")
 
     def manifest(self, repository: str) -> str:
         return safe_relative_path(f"manifests/{repository}.json")

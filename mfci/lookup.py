@@ -84,3 +84,17 @@ def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
     if pins:
         pins.put(record)
     return record
+
+
+def find_by_alias(store: Store, layout: Layout, alias, arch: str) -> EnvRecord | None:
+    """A named environment's record for the arch: the alias, then the record (2 reads)."""
+    from .alias import read_alias
+
+    target = read_alias(store, layout, alias)
+    env_id = (target or {}).get("envs", {}).get(arch)
+    if not env_id:
+        return None
+    try:
+        return EnvRecord.from_bytes(store.read(layout.record(target["spec_id"], arch, env_id)))
+    except ObjectMissing:
+        return None

@@ -27,6 +27,7 @@ class PackageFile:
     sha256: str
     size: int | None
     key: str = ""      # where it lives in the store, relative to the packages folder
+    md5: str | None = None  # conda channels give one; checked too when present
 
     def __post_init__(self):
         # Records come from stores and indexes: nothing in them may point outside a folder.

@@ -48,9 +48,6 @@ def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None
         requirement = StepRequirement.from_json("", flow, step, request)
         remote = request.get("remote_arch")
         arch = remote or current_arch()
-        if requirement.conda:
-            missing[step] = "conda packages are not served by mfci yet"
-            continue
         spec = build_spec(requirement, inputs)
         record = find(store, layout, spec.spec_id, arch, policy, pins)
         if record is None:
@@ -81,7 +78,7 @@ def bootstrap_command(placement: Placement, prefix: str, datastore: str | None =
     arguments = [
         "--root", store.url,
         "--record", layout.record(record.spec_id, record.arch, record.env_id),
-        "--installer", layout.installer(record.arch),
+        "--installers", layout.installers,
         "--packages", layout.packages,
         "--prefix", prefix,
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -34,6 +35,7 @@ class StepRequirement:
     python: str | None = None            # only when the user pinned it
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
+    channels: tuple[str, ...] = ()       # an environment file's own channels
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -57,6 +59,7 @@ class SpecInputs:
     system_packages: dict            # arch -> {virtual package: version}
     gpu_packages: dict
     pypi_index: str | None = None    # CONDA_DEFAULT_PYPI_SOURCE, scrubbed on use
+    channels: tuple[str, ...] = ("conda-forge",)  # configured conda channels
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def pypi_requirement(name: str, value: str | None) -> str:
     try:
         requirement = Requirement(f"{name}{version}")
     except InvalidRequirement as error:
-        raise WorkError(f"invalid requirement {name!r}: {version!r} ({error})") from None
+        raise WorkError(f"invalid requirement {name!r}: {version!r} ({str(error).splitlines()[0]})") from None
     text = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
@@ -133,13 +136,43 @@ def pypi_requirement(name: str, value: str | None) -> str:
     return text
 
 
+def conda_requirement(name: str, value: str | None) -> tuple[str, str | None]:
+    """Metaflow's `packages={name: version}` conda entry as (match spec, channel or None).
+
+    `channel::name` keeps its channel; a bare version means exactly that version, as in
+    Metaflow's own micromamba call."""
+    channel, _, package = name.rpartition("::")
+    version = "".join(str(value or "").split()).removeprefix("==")
+    if version and "*" in version and not version.startswith(VERSION_OPERATORS):
+        version = " " + version  # a glob: conda's "name 1.26.*" (rattler refuses "==1.26.*")
+    elif version and not version.startswith(VERSION_OPERATORS):
+        version = "==" + version
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", package):
+        raise WorkError(f"invalid conda package name {name!r}")
+    channel = scrub(channel) if channel else None
+    return f"{channel + '::' if channel else ''}{package.lower()}{version}", channel
+
+
+def python_match_spec(python: str) -> str:
+    """python X.Y means any X.Y.*; X.Y.Z exactly that."""
+    return f"python {python}.*" if python.count(".") == 1 else f"python =={python}"
+
+
 def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | None = None) -> EnvSpec:
     """The spec of one step. `python` overrides the default for unpinned steps."""
     chosen_python = requirement.python or python or inputs.default_python
     pypi = sorted(
         pypi_requirement(name, version) for name, version in (requirement.pypi or {}).items()
     )
-    conda = sorted(f"{name}{version or ''}" for name, version in (requirement.conda or {}).items())
+    conda_entries = [conda_requirement(n, v) for n, v in (requirement.conda or {}).items()]
+    conda = sorted(spec for spec, _ in conda_entries)
+    channels: tuple[str, ...] = ()
+    if conda:
+        named = sorted({channel for _, channel in conda_entries if channel})
+        # An environment file's `nodefaults` drops the configured channels, as in conda.
+        own = [c for c in requirement.channels if c != "nodefaults"]
+        configured = own if "nodefaults" in requirement.channels else [*own, *inputs.channels]
+        channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in configured)]))
     system: dict = {"archs": inputs.system_packages}
     if requirement.gpu:
         system["gpu"] = inputs.gpu_packages
@@ -147,6 +180,7 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | N
         python=canonical_python(chosen_python),
         pypi=tuple(pypi),
         conda=tuple(conda),
+        channels=channels,
         indexes=(scrub(inputs.pypi_index),) if inputs.pypi_index and pypi else (),
         system=system,
     )
@@ -160,4 +194,5 @@ def spec_inputs() -> SpecInputs:
         system_packages=config.get("CONDA_SYS_DEFAULT_PACKAGES"),
         gpu_packages=config.get("CONDA_SYS_DEFAULT_GPU_PACKAGES"),
         pypi_index=config.get("CONDA_DEFAULT_PYPI_SOURCE"),
+        channels=tuple(config.conda_channels()),
     )

@@ -6,6 +6,7 @@ published is a hit that costs one small read. A failure fails its own rows only.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -41,9 +42,12 @@ class WarmOptions:
     jobs: int
 
 
-def _hit(store: Store, layout: Layout, spec_id: str, arch: str) -> dict | None:
-    current = store.read_versioned(layout.latest(spec_id, arch))
-    return json.loads(current.data) if current else None
+@dataclass(frozen=True)
+class Outcome:
+    status: str          # resolved | hit
+    env_id: str
+    resolved_by: str | None
+    resolved_at: str | None
 
 
 class Warmer:
@@ -56,14 +60,18 @@ class Warmer:
                                   config.get("CONDA_DEFAULT_PYPI_SOURCE"))
         self._lock = threading.Lock()
 
-    def resolve_and_publish(self, spec: EnvSpec, arch: str, jobs: int) -> EnvRecord:
+    def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
+        """A published (spec, arch) is a hit (one small read); else resolve, store, publish."""
+        current = self.store.read_versioned(self.layout.latest(spec.spec_id, arch))
+        if current:
+            pointer = json.loads(current.data)
+            return Outcome("hit", pointer["env_id"], pointer.get("resolved_by"), pointer.get("resolved_at"))
         resolver = resolver_for(spec)
-        files = resolver.resolve(spec, arch)
-        self.cache.store_all(files, jobs)
+        files = self.cache.store_all(resolver.resolve(spec, arch), jobs, config.get("CONDA_PREFERRED_FORMAT"))
         record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                            resolver=resolver.name, resolved_by=self.user, resolved_at=now())
         publish_record(self.store, self.layout, record)
-        return record
+        return Outcome("resolved", record.env_id, record.resolved_by, record.resolved_at)
 
     def warm(self, options: WarmOptions) -> Plan:
         reports = discover(options.paths, options.jobs, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"))
@@ -75,50 +83,47 @@ class Warmer:
             spec, (spec_id, arch) = work[key], key
             rows = plan.rows_for(spec_id, arch)
             try:
-                pointer = _hit(self.store, self.layout, spec_id, arch)
-                if pointer:
-                    status, env_id, who, when = "hit", pointer["env_id"], pointer.get("resolved_by"), pointer.get("resolved_at")
-                else:
-                    record = self.resolve_and_publish(spec, arch, options.jobs)
-                    status, env_id, who, when = "resolved", record.env_id, record.resolved_by, record.resolved_at
+                outcome = self.warm_one(spec, arch, options.jobs)
                 for row in rows:
-                    row.status, row.env_id, row.resolved_by, row.resolved_at = status, env_id, who, when
-                self.progress.advance(f"{status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
-            except WorkError as error:  # a UsageError (no bucket, bad credentials) fails every row alike
+                    row.status, row.env_id = outcome.status, outcome.env_id
+                    row.resolved_by, row.resolved_at = outcome.resolved_by, outcome.resolved_at
+                self.progress.advance(f"{outcome.status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
+            except WorkError as error:  # a configuration error (UsageError) stops everything
                 with self._lock:
                     for row in rows:
                         row.status, row.message = "failed", str(error)
                         plan.errors.append({"file": row.requirement.file, "step": row.requirement.step,
-                                            "message": f"{arch}: {error}"})
+                                            "message": f"{row.requirement.flow} on {arch}: {error}"})
                 self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
 
         # Resolutions run `jobs` at a time; each also downloads in parallel.
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             list(pool.map(one, sorted(work)))
-        self.publish_installers(options.archs, plan)
+        plan.errors += self.publish_installers(options.archs, list(plan.specs.values()))
         self.publish_manifest(plan, options.paths)
         plan.errors.sort(key=lambda e: (e["file"], e["step"] or "", e["message"]))
         return plan
 
-    def publish_installers(self, archs: list[str], plan: Plan) -> None:
-        """uv for each target arch, under the remote-installer folder, for remote bootstraps."""
-        from .resolve.pypi_uv import uv_version
-
-        version = uv_version()
-        requirement = StepRequirement("(remote installer)", "", "", pypi={"uv": version})
-        spec = build_spec(requirement, spec_inputs())
-        for arch in archs:
-            key = self.layout.installer(arch)
-            current = _hit_installer(self.store, key)
-            if current == version:
-                continue
-            try:
-                files = resolver_for(spec).resolve(spec, arch)
-                self.cache.store_all(files, 2)
-                update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
-            except WorkError as error:
-                plan.errors.append({"file": "(remote installer)", "step": None,
-                                    "message": f"uv {version} for {arch}: {error}"})
+    def publish_installers(self, archs: list[str], specs: list[EnvSpec]) -> list[dict]:
+        """What remote bootstraps install with, per target arch, under the installer folder:
+        uv always; py-rattler when some environment has conda packages. Returns the errors."""
+        errors = []
+        tools = ["uv"] + (["py-rattler"] if any(spec.conda for spec in specs) else [])
+        for tool in tools:
+            version = importlib.metadata.version(tool)
+            requirement = StepRequirement("(remote installer)", "", "", pypi={tool: version})
+            spec = build_spec(requirement, spec_inputs())
+            for arch in archs:
+                key = self.layout.installer(tool, arch)
+                if _installer_version(self.store, key) == version:
+                    continue
+                try:
+                    files = self.cache.store_all(resolver_for(spec).resolve(spec, arch), 2)
+                    update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
+                except WorkError as error:
+                    errors.append({"file": "(remote installer)", "step": None,
+                                   "message": f"{tool} {version} for {arch}: {error}"})
+        return errors
 
     def publish_manifest(self, plan: Plan, paths: list[str]) -> None:
         repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))
@@ -131,7 +136,7 @@ class Warmer:
             merge_manifest(self.store, self.layout, repository, ref, entries)
 
 
-def _hit_installer(store: Store, key: str) -> str | None:
+def _installer_version(store: Store, key: str) -> str | None:
     current = store.read_versioned(key)
     return json.loads(current.data).get("version") if current else None
 

@@ -4,6 +4,7 @@ Tests talk to real PyPI through uv and run real Metaflow flows in subprocesses."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -35,6 +36,50 @@ def isolated(tmp_path, monkeypatch):
     config.reset()
     yield
     config.reset()
+
+
+@pytest.fixture(scope="session")
+def conda_channel(tmp_path_factory) -> Path:
+    """The test-built conda channel (see conda_channel.py), built once per session."""
+    from conda_channel import build_channel
+
+    base = tmp_path_factory.mktemp("conda")
+    return build_channel(base / "channel", base / "wheels")
+
+
+@pytest.fixture
+def channel_env(conda_channel, monkeypatch) -> dict:
+    """Point mfci at the test channel (as file://) and only at it."""
+    monkeypatch.setenv("METAFLOW_CONDA_CHANNELS", conda_channel.as_uri())
+    return {"METAFLOW_CONDA_CHANNELS": conda_channel.as_uri()}
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """A static HTTP server for a folder on 127.0.0.1, for the time of the block."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def http_channel(conda_channel):
+    """The same channel served over HTTP on 127.0.0.1, for the time of a test."""
+    with serve(conda_channel) as url:
+        yield url
 
 
 @pytest.fixture

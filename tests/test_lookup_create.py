@@ -2,6 +2,8 @@
 
 import json
 import subprocess
+import sys
+import time
 
 import pytest
 from conftest import mfci, mfci_json, two_step_flow
@@ -141,3 +143,25 @@ def test_store_folders_follow_configuration(tmp_path, store_root):
     assert (store_root / "pkgs" / "pypi").is_dir() and (store_root / "environments").is_dir()
     assert not (store_root / "packages").exists() and not (store_root / "envs").exists()
     assert mfci("create", str(flow), "--step", "end", "--prefix", str(tmp_path / "e"), env=env).returncode == 0
+
+
+def test_lock_timeout_names_the_lock_and_dead_holders_never_block(tmp_path, warmed):
+    from filelock import FileLock
+
+    from mfci import config
+    from mfci.create import default_locks, lock_for
+
+    prefix = tmp_path / "env"
+    lock = lock_for(default_locks(config.cache_dir()), prefix.absolute(), timeout=0)
+    with FileLock(lock.lock_file):
+        blocked = mfci("create", str(warmed), "--step", "end", "--prefix", str(prefix),
+                       env={"METAFLOW_CONDA_LOCK_TIMEOUT": "1"})
+    assert blocked.returncode == 1 and lock.lock_file in blocked.stderr and "LOCK_TIMEOUT" in blocked.stderr
+
+    holder = subprocess.Popen([sys.executable, "-c", f"from filelock import FileLock; FileLock({lock.lock_file!r}).acquire(); "
+                               "import time; time.sleep(60)"])
+    time.sleep(1)
+    holder.kill()
+    holder.wait(timeout=10)
+    done = mfci("create", str(warmed), "--step", "end", "--prefix", str(prefix), env={"METAFLOW_CONDA_LOCK_TIMEOUT": "5"})
+    assert done.returncode == 0, done.stderr

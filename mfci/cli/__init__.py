@@ -9,7 +9,7 @@ import traceback
 import typer
 
 from ..errors import MfciError
-from . import config_cmd, create_cmd, lookup_cmd, show_cmd, warm_cmd
+from . import config_cmd, create_cmd, lookup_cmd, resolve_cmd, show_cmd, warm_cmd
 
 app = typer.Typer(
     add_completion=False,
@@ -28,7 +28,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on 
     config.check_all()
 
 
-for module in (warm_cmd, lookup_cmd, create_cmd, show_cmd, config_cmd):
+for module in (warm_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
 
 
@@ -43,7 +43,7 @@ def _run() -> int:
     except MfciError as error:
         if _debugging():
             traceback.print_exc()
-        print(f"mfci: error: {error}", file=sys.stderr)
+        print(f"mfci: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
         return error.exit_code
     except typer.Exit as done:
         return done.exit_code

@@ -12,6 +12,10 @@ from .. import config
 from ..config import ALL_ARCHS
 from ..discover import dump_flow
 from ..errors import UsageError, WorkError
+from ..alias import Alias
+from ..layout import Layout
+from ..lookup import LocalPins, Policy, find, find_by_alias
+from ..record import EnvRecord
 from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
 
 ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
@@ -48,6 +52,34 @@ def step_requirement(flow_file: Path, step: str) -> StepRequirement:
 
 def step_spec(flow_file: Path, step: str, python: str | None = None) -> EnvSpec:
     return build_spec(step_requirement(flow_file, step), spec_inputs(), python)
+
+
+STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
+ALIAS = typer.Option(None, "--alias", help="A named environment NAME[:TAG] instead of a flow's step.")
+
+
+def find_record(flow_file: Path | None, step: str | None, alias: str | None, arch: str,
+                python: str | None, store) -> EnvRecord:
+    """The environment a flow's step (or an alias) gets on an arch; exit 1 with a hint on a miss."""
+    layout = Layout.from_config()
+    if alias:
+        if flow_file or step:
+            raise UsageError("give either FLOW_FILE --step STEP or --alias NAME[:TAG], not both")
+        name = Alias.parse(alias)
+        record = find_by_alias(store, layout, name, arch)
+        if record is None:
+            raise WorkError(f"no environment named {name} for {arch} in {store.url}; "
+                            f"publish it with `mfci resolve ... --alias {name}`")
+        return record
+    if not flow_file or not step:
+        raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
+    spec = step_spec(flow_file, step, python)
+    policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+    record = find(store, layout, spec.spec_id, arch, policy, LocalPins(config.cache_dir() / "pins"))
+    if record is None:
+        raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "
+                        f"in {store.url}; run `mfci warm {flow_file}`")
+    return record
 
 
 def emit_json(data: dict) -> None:

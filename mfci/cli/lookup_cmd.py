@@ -5,34 +5,25 @@ from typing import Optional
 
 import typer
 
-from .. import config
 from ..create import current_arch
-from ..layout import Layout
-from ..lookup import LocalPins, Policy, find
 from ..store import open_store
-from ._common import JSON, PYTHON, ROOT, check_archs, emit_json, say, step_spec
+from ._common import ALIAS, JSON, PYTHON, ROOT, STEP, check_archs, emit_json, find_record
 
 NAME = "lookup"
-HELP = "Find the published environment of a flow's step (CONDA_USE_REMOTE_LATEST applies)."
+HELP = "Find the published environment of a flow's step or of an alias (CONDA_USE_REMOTE_LATEST applies to steps)."
 
 
 def run(
-    flow_file: Path = typer.Argument(..., help="The flow file."),
-    step: str = typer.Option(..., "--step", help="The step name."),
+    flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
+    step: Optional[str] = STEP,
+    alias: Optional[str] = ALIAS,
     arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's)."),
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
     chosen = check_archs([arch])[0] if arch else current_arch()
-    store = open_store(root)
-    spec = step_spec(flow_file, step, python)
-    policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
-    record = find(store, Layout.from_config(), spec.spec_id, chosen, policy, LocalPins(config.cache_dir() / "pins"))
-    if record is None:
-        say(f"mfci: no environment for {flow_file} step {step} on {chosen} (spec {spec.spec_id[:12]}) "
-            f"in {store.url}; run `mfci warm {flow_file}`")
-        raise typer.Exit(1)
+    record = find_record(flow_file, step, alias, chosen, python, open_store(root))
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
         "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,

@@ -83,3 +83,10 @@ def best_wheel(target: PyPITarget, filenames: list[str]) -> str | None:
         if score < best_rank:
             best, best_rank = name, score
     return best
+
+
+def current_arch_tags() -> list[str]:
+    """This machine's platform tag, for messages about wheels built here."""
+    from packaging.tags import platform_tags
+
+    return [next(iter(platform_tags()))]

@@ -1,0 +1,67 @@
+"""Named environments: `name[:tag]` → one spec's environment per arch.
+
+Tags `latest`, `candidate` and `stable` move (compare-and-swap); any other tag is set
+once and never changes. Stored at envs/aliases/<name>/<tag>.json; a lookup by alias is
+two reads (the alias, then the record)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import UsageError, WorkError
+from .layout import Layout
+from .publish import now, update_json
+from .store import ObjectMissing, Store
+
+MOVABLE_TAGS = ("latest", "candidate", "stable")
+NAME = re.compile(r"[a-z0-9_\-]+(/[a-z0-9_\-]+)*")
+TAG = re.compile(r"[a-z0-9_\-.]+")
+
+
+@dataclass(frozen=True)
+class Alias:
+    name: str
+    tag: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Alias":
+        name, _, tag = text.strip().partition(":")
+        tag = tag or "latest"
+        if not NAME.fullmatch(name) or not TAG.fullmatch(tag):
+            raise UsageError(f"alias {text!r}: expected NAME[:TAG] (lowercase letters, digits, - _ ; "
+                             "NAME may have / sections)")
+        return cls(name, tag)
+
+    @property
+    def movable(self) -> bool:
+        return self.tag in MOVABLE_TAGS
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.tag}"
+
+    def key(self, layout: Layout) -> str:
+        return layout.alias(self.name, self.tag)
+
+
+def publish_alias(store: Store, layout: Layout, alias: Alias, spec_id: str, envs: dict[str, str], user: str) -> None:
+    """Point the alias at a spec's environments (arch → env_id)."""
+    target = {"alias": str(alias), "spec_id": spec_id, "envs": envs, "resolved_by": user, "resolved_at": now()}
+
+    def change(old: dict | None) -> dict | None:
+        if old is None or alias.movable:
+            return target
+        if (old.get("spec_id"), old.get("envs")) == (spec_id, envs):
+            return None  # already set to exactly this: nothing to do
+        raise WorkError(f"alias {alias} is immutable and already points to spec {old.get('spec_id', '?')[:12]}; "
+                        "publish a new tag (or use latest/candidate/stable, which move)")
+
+    update_json(store, alias.key(layout), change)
+
+
+def read_alias(store: Store, layout: Layout, alias: Alias) -> dict | None:
+    try:
+        return json.loads(store.read(alias.key(layout)))
+    except ObjectMissing:
+        return None

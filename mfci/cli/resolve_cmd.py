@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .. import config
+from ..alias import Alias, publish_alias
+from ..envfile import read_environment_file
+from ..errors import UsageError, WorkError
+from ..spec import build_spec, spec_inputs
+from ..store import open_store
+from ..warm import Warmer
+from ._common import JSON, PYTHON, ROOT, check_archs, emit_json, say
+from ._progress import Reporter
+
+NAME = "resolve"
+HELP = "Resolve and publish an environment from a file (environment.yml, requirements.txt, pyproject.toml)."
+
+
+def run(
+    environment_yml: Optional[Path] = typer.Option(None, "-f", "--file", help="A conda environment.yml."),
+    requirements: Optional[Path] = typer.Option(None, "-r", "--requirement", help="A requirements.txt."),
+    pyproject: Optional[Path] = typer.Option(None, "-p", "--pyproject", help="A pyproject.toml ([project].dependencies)."),
+    python: Optional[str] = PYTHON,
+    alias: Optional[List[str]] = typer.Option(None, "--alias", help="Name it NAME[:TAG]; repeatable."),
+    arch: Optional[List[str]] = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS."),
+    root: Optional[str] = ROOT,
+    as_json: bool = JSON,
+) -> None:
+    given = [(kind, path) for kind, path in (("environment", environment_yml), ("requirements", requirements),
+                                             ("pyproject", pyproject)) if path]
+    if len(given) != 1:
+        raise UsageError("give exactly one of -f environment.yml, -r requirements.txt, -p pyproject.toml")
+    kind, path = given[0]
+    aliases = [Alias.parse(text) for text in alias or []]
+    archs = check_archs(arch)
+    spec = build_spec(read_environment_file(path, kind), spec_inputs(), python)
+    store = open_store(root)
+    reporter = Reporter()
+    warmer = Warmer(store, reporter)
+    reporter.total(len(archs), "environments")
+    envs, errors = [], []
+    for target in archs:
+        try:
+            outcome = warmer.warm_one(spec, target, jobs=4)
+            envs.append({"arch": target, "env_id": outcome.env_id, "status": outcome.status})
+            reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
+        except WorkError as error:
+            envs.append({"arch": target, "env_id": None, "status": "failed"})
+            errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
+            reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
+    reporter.close()
+    errors += warmer.publish_installers(archs, [spec])
+    published = []
+    for name in aliases if not errors else []:
+        try:
+            publish_alias(store, warmer.layout, name, spec.spec_id,
+                          {e["arch"]: e["env_id"] for e in envs}, config.username())
+            published.append(str(name))
+        except WorkError as error:
+            errors.append({"file": str(path), "step": None, "message": str(error)})
+    for error in errors:
+        say(f"error: {error['file']}: {error['message']}")
+    if as_json:
+        emit_json({"spec_id": spec.spec_id, "python": spec.python, "envs": envs,
+                   "aliases": published, "errors": errors})
+    else:
+        say(f"mfci resolve: spec {spec.spec_id[:12]} for {', '.join(archs)} into {store.url}")
+    if errors:
+        raise typer.Exit(1)
