@@ -2,14 +2,20 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Azurite (the Azure Blob emulator the store tests start) comes from npm, pinned in .ci/.
+AZURITE := .ci/node_modules/.bin/azurite-blob
 
 .PHONY: setup demo test
 
 $(BIN)/mfci: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,all]'
 	touch $(BIN)/mfci
+
+$(AZURITE): .ci/package.json .ci/package-lock.json
+	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
+	touch $(AZURITE)
 
 setup: $(BIN)/mfci
 
@@ -18,5 +24,5 @@ demo: setup
 	METAFLOW_USER=$${METAFLOW_USER:-$${USER:-demo}} $(BIN)/mfci warm examples
 	$(BIN)/mfci show
 
-test: setup
+test: setup $(AZURITE)
 	$(BIN)/python -m pytest -q

@@ -124,13 +124,15 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     # --- the seed's (netflixext) settings, in its documentation's order ---
     Option("CONDA_S3ROOT", None, _optional_text,
-           "Store root on S3 (`s3://bucket/prefix`).", PLANNED, "`<DATASTORE_SYSROOT_S3>/conda_env`"),
+           "Store root on S3 (`s3://bucket/prefix`) when Metaflow's datastore is `s3`. Unset: "
+           "`<DATASTORE_SYSROOT_S3>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_S3>/conda_env`"),
     Option("CONDA_AZUREROOT", None, _optional_text,
-           "Store root on Azure Blob (`azure://container/prefix`).", PLANNED,
+           "Store root on Azure Blob (`azure://container/prefix`) when Metaflow's datastore is "
+           "`azure`. Unset: `<DATASTORE_SYSROOT_AZURE>/mfci`.", HONOURED,
            "`<DATASTORE_SYSROOT_AZURE>/conda_env`"),
     Option("CONDA_GSROOT", None, _optional_text,
-           "Store root on Google Cloud Storage (`gs://bucket/prefix`).", PLANNED,
-           "`<DATASTORE_SYSROOT_GS>/conda_env`"),
+           "Store root on Google Cloud Storage (`gs://bucket/prefix`) when Metaflow's datastore is "
+           "`gs`. Unset: `<DATASTORE_SYSROOT_GS>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_GS>/conda_env`"),
     Option("CONDA_LOCALROOT", None, _optional_text,
            "Store root on a local or shared filesystem. Unset: `<DATASTORE_SYSROOT_LOCAL>/mfci`, "
            "else the user data folder (`~/.local/share/mfci/store` on Linux).",

@@ -33,8 +33,10 @@ class Launch:
     missing: dict[str, str]  # step -> why
 
 
-def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None]) -> Launch:
-    store = open_store()
+def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None],
+                datastore: str | None = None) -> Launch:
+    """`datastore` is the flow's datastore type: it picks the store root, as in the seed."""
+    store = open_store(datastore=datastore)
     layout = Layout.from_config()
     inputs = spec_inputs()
     cache_root = config.cache_dir()
@@ -66,11 +68,11 @@ def _uv() -> str:
     return uv_binary()
 
 
-def bootstrap_command(placement: Placement, prefix: str) -> str:
+def bootstrap_command(placement: Placement, prefix: str, datastore: str | None = None) -> str:
     """The shell line a remote task runs to build its environment from the store."""
     import shlex
 
-    store = open_store()
+    store = open_store(datastore=datastore)
     layout = Layout.from_config()
     record = placement.record
     arguments = [

@@ -137,3 +137,92 @@ def run_flow(flow: Path, *args: str, env: dict | None = None, timeout: int = 600
         [sys.executable, flow.name, *args], cwd=flow.parent, capture_output=True, text=True,
         env={**os.environ, **(env or {})}, timeout=timeout,
     )
+
+
+# --- object-store emulators: started once per session, on demand, always stopped -------
+
+import emulators  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    with emulators.moto(tmp_path_factory.mktemp("moto"), emulators.free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint(tmp_path_factory):
+    with emulators.fake_gcs(tmp_path_factory.mktemp("fake-gcs"), emulators.free_port()) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def azure_endpoint(tmp_path_factory):
+    with emulators.azurite(tmp_path_factory.mktemp("azurite"), emulators.free_port()) as url:
+        yield url
+
+
+class Cloud:
+    """One backend in a test: its root (a fresh bucket), and the environment that points
+    mfci at the emulator the way a user would (SDK variables + Metaflow datastore)."""
+
+    def __init__(self, name: str, scheme: str, endpoint: str, bucket: str):
+        self.name, self.scheme, self.endpoint, self.bucket = name, scheme, endpoint, bucket
+        self.root = f"{scheme}://{bucket}/metaflow/mfci"
+
+    def client_env(self, endpoint: str | None = None) -> dict:
+        endpoint = endpoint or self.endpoint
+        if self.name == "s3":
+            return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}
+        if self.name == "gs":
+            return {"STORAGE_EMULATOR_HOST": endpoint}
+        return {"AZURE_STORAGE_CONNECTION_STRING": emulators.azurite_connection_string(endpoint)}
+
+    def env(self) -> dict:
+        sysroot = {"s3": "DATASTORE_SYSROOT_S3", "gs": "DATASTORE_SYSROOT_GS", "azure": "DATASTORE_SYSROOT_AZURE"}
+        return {**self.client_env(), "METAFLOW_DEFAULT_DATASTORE": self.name,
+                f"METAFLOW_{sysroot[self.name]}": f"{self.scheme}://{self.bucket}/metaflow"}
+
+    def make_bucket(self) -> None:
+        """Test setup only: mfci never creates buckets."""
+        if self.name == "s3":
+            import boto3
+
+            boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                         aws_secret_access_key="testing").create_bucket(Bucket=self.bucket)
+        elif self.name == "gs":
+            from google.auth.credentials import AnonymousCredentials
+            from google.cloud import storage
+
+            storage.Client(project="test", credentials=AnonymousCredentials(),
+                           client_options={"api_endpoint": self.endpoint}).create_bucket(self.bucket)
+        else:
+            from azure.storage.blob import BlobServiceClient
+
+            BlobServiceClient.from_connection_string(
+                emulators.azurite_connection_string(self.endpoint)).create_container(self.bucket)
+
+
+CLOUDS = {"s3": ("s3", "s3_endpoint"), "gs": ("gs", "gcs_endpoint"), "azure": ("azure", "azure_endpoint")}
+_buckets = iter(range(1_000_000))
+
+
+@pytest.fixture(params=sorted(CLOUDS))
+def cloud_empty(request, monkeypatch) -> Cloud:
+    """A backend whose bucket does not exist yet; its environment is set for this test."""
+    scheme, endpoint_fixture = CLOUDS[request.param]
+    cloud = Cloud(request.param, scheme, request.getfixturevalue(endpoint_fixture), f"mfci-test-{next(_buckets)}")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_STORAGE_CONNECTION_STRING"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("METAFLOW_CONDA_LOCALROOT")
+    for name, value in cloud.env().items():
+        monkeypatch.setenv(name, value)
+    config.reset()
+    return cloud
+
+
+@pytest.fixture
+def cloud(cloud_empty) -> Cloud:
+    cloud_empty.make_bucket()
+    return cloud_empty

@@ -14,10 +14,26 @@ REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
 
 
 
-@pytest.mark.parametrize("base,six", [('@pypi_base(packages={"six": "1.16.0"})', "1.16.0"),
-                                      ('@conda_base(packages={"six": "1.17.0"})', "1.17.0")])
+PYPI_BASE = '@pypi_base(packages={"six": "1.16.0"})'
+
+
+@pytest.mark.parametrize("base,six", [(PYPI_BASE, "1.16.0"), ('@conda_base(packages={"six": "1.17.0"})', "1.17.0")])
 def test_remote_bootstrap_in_a_bare_worker(tmp_path, channel_env, base, six):
-    env = {"PYTHONPATH": str(REMOTE_EXTENSION), **channel_env}
+    bootstrap_in_a_bare_worker(tmp_path, base, six, channel_env)
+
+
+@pytest.mark.parametrize("cloud_empty", ["s3"], indirect=True)
+def test_remote_bootstrap_from_s3(tmp_path, cloud):
+    """A worker image carries its cloud's SDK (Metaflow's own datastore needs it too) and
+    gets the endpoint and keys from its environment."""
+    remote = bootstrap_in_a_bare_worker(tmp_path, PYPI_BASE, "1.16.0", {}, sdks=["boto3"],
+                                        worker_env=cloud.client_env())
+    assert any(f"--root {cloud.root}" in line for line in remote["lines"])
+
+
+def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, sdks: tuple = (),
+                               worker_env: dict | None = None) -> dict:
+    env = {"PYTHONPATH": str(REMOTE_EXTENSION), **extra_env}
     flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow", base=base, start="@fake_remote")
     done = mfci("warm", "project", "--arch", "linux-64", env=env)
     assert done.returncode == 0, done.stderr
@@ -34,10 +50,11 @@ def test_remote_bootstrap_in_a_bare_worker(tmp_path, channel_env, base, six):
 
     worker_python = tmp_path / "worker-venv"
     subprocess.run([sys.executable, "-m", "venv", str(worker_python)], check=True)
-    subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}"],
+    pins = [f"{sdk}=={version(sdk)}" for sdk in sdks]
+    subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}", *pins],
                    check=True, capture_output=True)
     bare = {"PATH": f"{worker_python / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path / "worker-home"),
-            "METAFLOW_USER": "worker"}
+            "METAFLOW_USER": "worker", **(worker_env or {})}
     for probe in ("import mfci", "import uv"):
         assert subprocess.run([worker_python / "bin" / "python", "-c", probe], env=bare,
                               capture_output=True).returncode != 0
@@ -55,3 +72,4 @@ def test_remote_bootstrap_in_a_bare_worker(tmp_path, channel_env, base, six):
     assert "mfci bootstrap: environment" in ran.stderr
     assert (worker / ".mfci-bootstrap" / "bin" / "uv").is_file()  # uv came from the store
     assert (worker / ".mfci-bootstrap" / "site" / "rattler").is_dir() == ("conda" in base)
+    return remote

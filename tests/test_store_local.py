@@ -3,27 +3,14 @@
 import threading
 
 import pytest
+from store_contract import check_create_only_and_compare_and_swap
 
 from mfci.publish import update_json
-from mfci.store import VersionConflict, open_store
+from mfci.store import open_store
 
 
-def test_create_is_create_only(tmp_path):
-    store = open_store(str(tmp_path / "s"))
-    assert store.create("a/b.json", b"one") is True
-    assert store.create("a/b.json", b"two") is False
-    assert store.read("a/b.json") == b"one"
-
-
-def test_replace_needs_the_current_version(tmp_path):
-    store = open_store((tmp_path / "s").as_uri())
-    store.replace("p.json", b"1", None)
-    with pytest.raises(VersionConflict):
-        store.replace("p.json", b"2", None)
-    version = store.read_versioned("p.json").version
-    store.replace("p.json", b"2", version)
-    with pytest.raises(VersionConflict):
-        store.replace("p.json", b"3", version)
+def test_create_only_and_compare_and_swap(tmp_path):
+    check_create_only_and_compare_and_swap(open_store((tmp_path / "s").as_uri()))
 
 
 def test_concurrent_updates_lose_nothing(tmp_path):

@@ -18,7 +18,8 @@ from ..lookup import LocalPins, Policy, find, find_by_alias
 from ..record import EnvRecord
 from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
 
-ROOT = typer.Option(None, "--root", help="Store root: a path or file:// URL. Default: see README.")
+ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
+                    "Default: by Metaflow's datastore (see README).")
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 PYTHON = typer.Option(None, "--python", help="Python X.Y for a step that does not pin one "
                       "(default: CONDA_MFCI_PYTHON, what a run uses).")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import typer
 
 from .. import config
+from ..errors import UsageError
 from ..store import default_root
 
 NAME = "config"
@@ -13,7 +14,11 @@ def run(markdown: bool = typer.Option(False, "--markdown", help="Print the READM
     if markdown:
         print(config.markdown_table())
         return
-    print(f"store root (no --root): {default_root()}")
+    try:
+        root = default_root()
+    except UsageError as error:  # an unset cloud root is worth showing, not failing on
+        root = f"none ({error})"
+    print(f"store root (no --root): {root}")
     print(f"cache folder: {config.cache_dir()}")
     for option in config.OPTIONS:
         if option.status == config.HONOURED:

@@ -41,7 +41,7 @@ class MfciCondaEnvironment(CondaEnvironment):
             if request.get("uses_environment"):
                 requests[step.name] = request
         try:
-            launch = place_steps(self.flow.name, requests, echo)
+            launch = place_steps(self.flow.name, requests, echo, getattr(self, "datastore_type", None))
             strict = config.get("CONDA_MFCI_STRICT")
         except (MfciError, OSError) as error:
             raise CondaEnvironmentException(f"mfci: {error}")
@@ -83,7 +83,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         return [
             "echo 'Bootstrapping mfci environment...'",
             "flush_mflogs",
-            bootstrap_command(placement, self._remote_prefix(placement)),
+            bootstrap_command(placement, self._remote_prefix(placement), datastore_type),
             "echo 'Environment bootstrapped.'",
             "flush_mflogs",
         ]
