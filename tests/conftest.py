@@ -55,15 +55,25 @@ def channel_env(conda_channel, monkeypatch) -> dict:
 
 
 @contextlib.contextmanager
-def serve(directory: Path):
-    """A static HTTP server for a folder on 127.0.0.1, for the time of the block."""
+def serve(directory: Path, credentials: str | None = None):
+    """A static HTTP server for a folder on 127.0.0.1, for the time of the block;
+    with credentials ("user:password"), every request must carry them (Basic auth)."""
+    import base64
     import functools
     import threading
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
+    expected = "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
+
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
+
+        def send_head(self):
+            if expected and self.headers.get("Authorization") != expected:
+                self.send_error(401)
+                return None
+            return super().send_head()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -73,6 +83,25 @@ def serve(directory: Path):
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+def simple_index(root: Path, files: list[Path]) -> Path:
+    """A PEP 503 index ("<root>/simple/<project>/") holding the given wheels and sdists."""
+    import hashlib
+    import re
+    import shutil
+
+    (root / "files").mkdir(parents=True, exist_ok=True)
+    projects: dict[str, list[str]] = {}
+    for file in files:
+        shutil.copyfile(file, root / "files" / file.name)
+        digest = hashlib.sha256(file.read_bytes()).hexdigest()
+        project = re.sub(r"[-_.]+", "-", re.split(r"-\d", file.name, maxsplit=1)[0]).lower()
+        projects.setdefault(project, []).append(f'<a href="../../files/{file.name}#sha256={digest}">{file.name}</a>')
+    for project, links in projects.items():
+        (root / "simple" / project).mkdir(parents=True, exist_ok=True)
+        (root / "simple" / project / "index.html").write_text("\n".join(links))
+    return root
 
 
 @pytest.fixture

@@ -1,25 +1,12 @@
 """A requirement with only a source distribution: built here, used where the wheel fits."""
 
-import hashlib
 import subprocess
 import textwrap
 
-from conftest import mfci_json, serve
+from conftest import mfci_json, serve, simple_index
 
 from mfci.create import current_arch
 from mfci.resolve.pypi_uv import uv_binary
-
-
-def simple_index(root, sdist):
-    """A PEP 503 index holding one sdist."""
-    (root / "files").mkdir(parents=True)
-    target = root / "files" / sdist.name
-    target.write_bytes(sdist.read_bytes())
-    digest = hashlib.sha256(target.read_bytes()).hexdigest()
-    page = root / "simple" / "cext-demo"
-    page.mkdir(parents=True)
-    (page / "index.html").write_text(f'<a href="../../files/{sdist.name}#sha256={digest}">{sdist.name}</a>')
-    return root
 
 
 def test_native_sdist_builds_for_this_arch_only(tmp_path):
@@ -35,7 +22,7 @@ def test_native_sdist_builds_for_this_arch_only(tmp_path):
     (source / "MANIFEST.in").write_text("include cext_demo.c\n")
     subprocess.run([uv_binary(), "build", "--sdist", "--quiet", "--out-dir", str(tmp_path / "dist"), str(source)],
                    check=True, capture_output=True)
-    index = simple_index(tmp_path / "index", next((tmp_path / "dist").glob("*.tar.gz")))
+    index = simple_index(tmp_path / "index", list((tmp_path / "dist").glob("*.tar.gz")))
     (tmp_path / "requirements.txt").write_text("cext-demo==1.0\n")
     here, foreign = current_arch(), "osx-arm64"
     with serve(index) as url:

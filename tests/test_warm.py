@@ -3,7 +3,7 @@
 import json
 import shutil
 
-from conftest import EXAMPLES, mfci, mfci_json, two_step_flow
+from conftest import EXAMPLES, mfci, mfci_json, serve, simple_index, two_step_flow
 
 OVERRIDE = dict(base='@pypi_base(packages={"six": "1.16.0", "pyyaml": "6.0.2"}, python="3.11")',
                 end='@pypi(packages={"six": "1.15.0"})')
@@ -44,7 +44,7 @@ def test_examples_warm_for_every_default_arch_then_hit(tmp_path, store_root):
     assert again.returncode == 0 and {e["status"] for e in out2["envs"]} == {"hit"}
     assert [e["env_id"] for e in out2["envs"]] == [e["env_id"] for e in out["envs"]]
     # Every wheel is in the store under its source URL's host and path.
-    wheels = list((store_root / "packages" / "pypi" / "files.pythonhosted.org").rglob("*.whl"))
+    wheels = list((store_root / "packages" / "pypi").rglob("*.whl"))
     assert any(w.name.startswith("PyYAML") or w.name.startswith("pyyaml") for w in wheels)
 
 
@@ -114,16 +114,30 @@ def test_pip_resolver_and_none(tmp_path, store_root):
     assert done.returncode == 1 and "METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=none" in done.stderr
 
 
-def test_index_credentials_stay_out_of_everything(tmp_path, store_root):
-    override_flow(tmp_path / "flows")
-    index = "https://mfci-user:TOPSECRET@pypi.org/simple"
-    done = mfci("warm", "flows", "--arch", "linux-64", "--json", env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": index})
-    assert done.returncode == 0, done.stderr
-    assert "TOPSECRET" not in done.stdout + done.stderr
-    for path in store_root.rglob("*.json"):
-        assert "TOPSECRET" not in path.read_text(), path
-    assert "https://pypi.org/simple" in done.stdout or any(
-        "https://pypi.org/simple" in p.read_text() for p in store_root.rglob("*.json"))
+def test_index_credentials_are_used_but_stay_out_of_everything(tmp_path, store_root):
+    """A private index that demands credentials: they reach it, and nothing else."""
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--dest", str(wheels),
+                    "six==1.16.0", f"uv=={version('uv')}"], check=True, capture_output=True)
+    index = simple_index(tmp_path / "index", sorted(wheels.glob("*.whl")))
+    (tmp_path / "requirements.txt").write_text("six==1.16.0\n")
+    with serve(index, credentials="mfci-user:TOPSECRET") as url:
+        private = url.replace("http://", "http://mfci-user:TOPSECRET@") + "/simple"
+        done = mfci("resolve", "-r", "requirements.txt", "--arch", "linux-64", "--json",
+                    env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": private})
+        assert done.returncode == 0, done.stderr
+        refused = mfci("resolve", "-r", "requirements.txt", "--arch", "osx-64",
+                       env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": url + "/simple"})
+        assert refused.returncode == 1  # the index really demands them
+    assert "TOPSECRET" not in done.stdout + done.stderr + refused.stderr
+    records = list(store_root.rglob("*.json"))
+    assert records and all("TOPSECRET" not in p.read_text() for p in records)
+    assert any(f"{url}/simple" in p.read_text() for p in records)  # the index, without them
 
 
 def test_usage_errors_exit_2(tmp_path):
