@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(package.kind == "conda" for package in record.packages):
             install_rattler(fetch_tool(store, layout, "py-rattler", record.arch, local))
         python = create(record, Path(arguments.prefix).absolute(), PackageCache(store, layout, local),
-                        uv, WORK / "locks", arguments.lock_timeout)
+                        uv, WORK / "locks", arguments.lock_timeout).python
     except (MfciError, OSError, ValueError, KeyError) as error:
         print(f"mfci bootstrap: {error}", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import WorkError
+from .faults import checkpoint
 from .layout import Layout
 from .record import PackageFile
 from .store import ObjectMissing, Store
@@ -115,21 +116,22 @@ def _credentials_for(url: str, index_url: str | None) -> str | None:
     return f"{entry[0]}:{entry[2]}" if entry else None
 
 
-def download(url: str, destination: Path, index_url: str | None = None) -> None:
+def download(url: str, destination: Path, index_url: str | None = None, attempts: int = ATTEMPTS,
+             timeout: float = 60) -> None:
     """GET a URL to a file, retrying transient failures with backoff."""
     request = urllib.request.Request(url, headers={"User-Agent": "mfci"})
     credentials = _credentials_for(url, index_url)
     if credentials:
         token = base64.b64encode(credentials.encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    for attempt in range(ATTEMPTS):
+    for attempt in range(attempts):
         try:
-            with urllib.request.urlopen(request, timeout=60) as response, open(destination, "wb") as out:
+            with urllib.request.urlopen(request, timeout=timeout) as response, open(destination, "wb") as out:
                 shutil.copyfileobj(response, out, CHUNK)
             return
         except (OSError, urllib.error.URLError) as error:
             status = getattr(error, "code", None)
-            if (status is not None and status < 500 and status != 429) or attempt == ATTEMPTS - 1:
+            if (status is not None and status < 500 and status != 429) or attempt == attempts - 1:
                 raise WorkError(f"cannot download {url}: {error}") from None
             time.sleep(0.5 * 2**attempt)
 
@@ -163,7 +165,9 @@ class PackageCache:
                 path = self.local.adopt(staged, package)
             finally:
                 staged.unlink(missing_ok=True)
-        return self.store.create_from_file(key, path)
+        created = self.store.create_from_file(key, path)
+        checkpoint("package-stored")
+        return created
 
     def store_all(self, packages: list[PackageFile], jobs: int, preferred_format: str = "none") -> list[PackageFile]:
         """Store every package; returns what an environment installs (in the same order):
@@ -204,7 +208,9 @@ class PackageCache:
         return result
 
     def fetch(self, package: PackageFile) -> Path:
-        """A verified local copy of a package: from the local cache, else from the store."""
+        """A verified local copy of a package: from the local cache, else from the store; a
+        missing or corrupted store object is fetched again from its source URL when that is
+        reachable, and never installed."""
         path = self.local.get(package)
         if path is not None:
             return path
@@ -212,11 +218,16 @@ class PackageCache:
         try:
             try:
                 self.store.download(self.layout.package(package.key), staged)
-            except ObjectMissing:
-                raise WorkError(
-                    f"{package.filename} is missing from the store {self.store.url}; run `mfci warm` again"
-                ) from None
-            verify(staged, package, self.store.url)
+                verify(staged, package, self.store.url)
+            except (ObjectMissing, IntegrityError) as problem:
+                broken = (f"{package.filename} is missing from the store {self.store.url}"
+                          if isinstance(problem, ObjectMissing) else str(problem))
+                try:  # one quick try: a worker may well have no internet
+                    download(package.url, staged, self.index_url, attempts=1, timeout=15)
+                    verify(staged, package, package.url)
+                except WorkError:
+                    raise WorkError(f"{broken}, and its source {package.url} cannot replace it; "
+                                    "run `mfci warm` again (and `mfci verify`)") from None
             return self.local.adopt(staged, package)
         finally:
             staged.unlink(missing_ok=True)

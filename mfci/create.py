@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -87,14 +88,20 @@ def lock_for(locks: Path, prefix: Path, timeout: float) -> FileLock:
     return FileLock(locks / f"{name}.lock", timeout=timeout)
 
 
+@dataclass(frozen=True)
+class Environment:
+    python: Path
+    built: bool   # False: it was already there, complete
+
+
 def create(record: EnvRecord, prefix: Path, cache: PackageCache, uv: str, locks: Path,
-           timeout: float, jobs: int = 8) -> Path:
-    """The environment at `prefix`, built if needed. Returns its python."""
+           timeout: float, jobs: int = 8) -> Environment:
+    """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
     lock = lock_for(locks, prefix, timeout)
     try:
         with lock:
             if _prepare(prefix, record):
-                return python_path(prefix)
+                return Environment(python_path(prefix), built=False)
             if record.arch != current_arch():
                 raise UsageError(f"environment {record.env_id} is for {record.arch}; this machine is {current_arch()}")
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -113,7 +120,7 @@ def create(record: EnvRecord, prefix: Path, cache: PackageCache, uv: str, locks:
                       "--python", str(python_path(prefix)), *map(str, wheels)],
                      f"installing {len(wheels)} wheels into {prefix}")
             _write_marker(prefix, record, "complete")
-            return python_path(prefix)
+            return Environment(python_path(prefix), built=True)
     except Timeout:
         raise WorkError(f"waited {timeout:.0f}s for the lock {lock.lock_file} (held by another process "
                         "building the same environment); raise METAFLOW_CONDA_LOCK_TIMEOUT to wait longer") from None

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from .errors import WorkError
+from .faults import checkpoint
 from .layout import Layout
 from .record import EnvRecord
 from .store import Store, VersionConflict
@@ -38,10 +39,12 @@ def update_json(store: Store, key: str, change: Callable[[dict | None], dict | N
 
 def publish_record(store: Store, layout: Layout, record: EnvRecord) -> None:
     store.create(layout.record(record.spec_id, record.arch, record.env_id), record.to_bytes())
+    checkpoint("record-published")
     pointer = {"env_id": record.env_id, "resolved_by": record.resolved_by, "resolved_at": record.resolved_at}
     for key in (layout.latest(record.spec_id, record.arch),
                 layout.user_pointer(record.spec_id, record.arch, record.resolved_by)):
         update_json(store, key, lambda _old: pointer)
+        checkpoint("pointer-updated")
 
 
 def merge_manifest(store: Store, layout: Layout, repository: str, ref: str, entries: list[dict]) -> str:
@@ -55,4 +58,5 @@ def merge_manifest(store: Store, layout: Layout, repository: str, ref: str, entr
         return {"repository": repository, "ref": ref, "updated_at": now(), "entries": merged}
 
     update_json(store, key, merge)
+    checkpoint("manifest-merged")
     return key

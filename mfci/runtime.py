@@ -56,7 +56,7 @@ def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None
         python = None
         if not remote:
             python = create(record, env_folder(cache_root, record.env_id), packages, _uv(),
-                            default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT"))
+                            default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT")).python
         echo(f"[mfci] {step}: environment {record.env_id[:12]} ({arch}) from {store.url}")
         placements[step] = Placement(record, python, bool(remote))
     return Launch(placements, missing)

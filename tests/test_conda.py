@@ -4,7 +4,7 @@ import json
 import subprocess
 
 import pytest
-from conftest import mfci, mfci_json, run_flow, two_step_flow
+from conftest import mfci, mfci_json, run_flow, serve, two_step_flow
 
 STRICT = {"METAFLOW_CONDA_MFCI_STRICT": "1"}
 
@@ -93,16 +93,19 @@ def test_http_channel_and_credentials_scrubbed(tmp_path, store_root, http_channe
     assert any("six-1.17.0" in str(p) for p in (store_root / "packages" / "conda").rglob("*.conda"))
 
 
-def test_corrupted_conda_archive_is_never_installed(tmp_path, store_root, channel_env):
+def test_corrupted_conda_archive_is_never_installed(tmp_path, store_root, conda_channel):
     flow = two_step_flow(tmp_path / "flows", "bad_flow", "BadFlow", start='@conda(packages={"native-tool": ""})')
-    assert mfci("warm", "flows", "--arch", "linux-64").returncode == 0
+    with serve(conda_channel) as url:  # the source goes away once warmed
+        assert mfci("warm", "flows", "--arch", "linux-64", env={"METAFLOW_CONDA_CHANNELS": url}).returncode == 0
     for archive in (store_root / "packages").rglob("native-tool-1.0-h0_0.conda"):
         archive.write_bytes(archive.read_bytes()[:-10] + b"0123456789")  # same size, other bytes
     prefix = tmp_path / "env"
     done = mfci("create", str(flow), "--step", "start", "--prefix", str(prefix),
-                env={"METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "fresh-cache")})
+                env={"METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "fresh-cache"), "METAFLOW_CONDA_CHANNELS": url})
     assert done.returncode == 1 and "native-tool-1.0-h0_0.conda" in done.stderr and "sha256" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     assert not (prefix / "bin" / "native-tool").exists()
+    assert "native-tool-1.0-h0_0.conda" in mfci("verify").stderr
 
 
 def test_mixed_environment_file_imports_both_sides(tmp_path, conda_channel):

@@ -103,15 +103,20 @@ def test_create_builds_verifies_and_refuses(tmp_path, warmed, store_root):
     assert (mine / "notes.txt").read_text() == "keep me"
 
 
-def test_corrupt_store_object_is_never_installed(tmp_path, warmed, store_root):
+def test_corrupt_store_object_is_refetched_from_its_source_and_reported(tmp_path, warmed, store_root):
     for wheel in store_root.joinpath("packages").rglob("six-1.15.0*.whl"):
         wheel.write_bytes(b"not a wheel")
     prefix = tmp_path / "env"
     done = mfci("create", str(warmed), "--step", "end", "--prefix", str(prefix),
                 env={"METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "fresh-cache")})
-    assert done.returncode == 1
-    assert "six-1.15.0" in done.stderr and "sha256" in done.stderr
-    assert not (prefix / "bin" / "python").exists()
+    assert done.returncode == 0, done.stderr
+    version = subprocess.run([done.stdout.strip(), "-c", "import six; print(six.__version__)"],
+                             capture_output=True, text=True)
+    assert version.stdout.strip() == "1.15.0"
+    checked = mfci("verify")
+    assert checked.returncode == 1
+    assert [l for l in checked.stderr.splitlines() if l.startswith("violation:")] == [
+        l for l in checked.stderr.splitlines() if "six-1.15.0" in l and "sha256" in l]
 
 
 def test_half_built_environment_is_rebuilt(tmp_path, warmed):

@@ -9,7 +9,7 @@ import traceback
 import typer
 
 from ..errors import MfciError
-from . import config_cmd, create_cmd, lookup_cmd, resolve_cmd, show_cmd, warm_cmd
+from . import config_cmd, create_cmd, lookup_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
 
 app = typer.Typer(
     add_completion=False,
@@ -28,7 +28,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on 
     config.check_all()
 
 
-for module in (warm_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, config_cmd):
+for module in (warm_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
 
 

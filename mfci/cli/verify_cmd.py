@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..layout import Layout
+from ..store import open_store
+from ..verify import verify
+from ._common import JSON, ROOT, emit_json, say
+
+NAME = "verify"
+HELP = "Check every invariant of a store: records, package bytes, pointers, aliases, manifests."
+
+
+def run(
+    root: Optional[str] = ROOT,
+    hashes: bool = typer.Option(True, "--hashes/--no-hashes", help="Also download every package and check its sha256."),
+    as_json: bool = JSON,
+) -> None:
+    store = open_store(root)
+    report = verify(store, Layout.from_config(), check_bytes=hashes)
+    for violation in report.violations:
+        say(f"violation: {violation}")
+    say(f"mfci verify: {report.records} records, {report.packages} packages, {report.pointers} pointers; "
+        f"{len(report.violations)} violations in {store.url}")
+    if as_json:
+        emit_json(report.to_json())
+    if report.violations:
+        raise typer.Exit(1)
