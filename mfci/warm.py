@@ -18,7 +18,7 @@ from typing import Protocol
 
 from . import config
 from .cache import LocalPackages, PackageCache
-from .discover import discover
+from .discover import discover_with_settings
 from .errors import WorkError
 from .layout import Layout
 from .plan import Plan, make_plan
@@ -74,7 +74,7 @@ class Warmer:
         return Outcome("resolved", record.env_id, record.resolved_by, record.resolved_at)
 
     def warm(self, options: WarmOptions) -> Plan:
-        reports = discover(options.paths, options.jobs, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"))
+        reports = discover_with_settings(options.paths, options.jobs)
         plan = make_plan(reports, options.archs, options.pythons, spec_inputs())
         work = dict(plan.specs)
         self.progress.total(len(work), "environments")
