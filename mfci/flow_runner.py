@@ -94,10 +94,12 @@ def run_child(flow: dict) -> int:
     try:
         runpy.run_path(name, run_name="__main__")
         code = 0
-    except SystemExit as done:
-        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
-        if not isinstance(done.code, int) and done.code is not None:
+    except SystemExit as done:  # as python itself exits: a message means status 1
+        if done.code is None or isinstance(done.code, int):
+            code = done.code or 0
+        else:
             print(done.code, file=sys.stderr)
+            code = 1
     except BaseException:  # the flow's own error: reported like python's, as the plain path does
         import traceback
 
