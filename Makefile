@@ -1,11 +1,11 @@
-# The two commands of README: `make demo` and `make test`.
+# The two commands of README: `make demo` and `make test`; `make bench` runs the benchmark.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Azurite (the Azure Blob emulator the store tests start) comes from npm, pinned in .ci/.
 AZURITE := .ci/node_modules/.bin/azurite-blob
 
-.PHONY: setup demo test
+.PHONY: setup demo test bench
 
 $(BIN)/mfci: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,8 @@ demo: setup
 
 test: setup $(AZURITE)
 	$(BIN)/python -m pytest -q
+
+# mfci against the seed's way (benchmarks/run.py): a table of ratios and benchmarks/results.png.
+bench: setup
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	METAFLOW_USER=$${METAFLOW_USER:-bench} $(BIN)/python -m benchmarks.run

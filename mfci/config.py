@@ -212,6 +212,11 @@ OPTIONS: tuple[Option, ...] = (
            "Unset: the user cache folder (`~/.cache/mfci` on Linux)."),
     Option("CONDA_MFCI_DISCOVERY_TIMEOUT", 180, _positive_int,
            "Seconds one flow file may take to report its steps."),
+    Option("CONDA_MFCI_DISCOVERY", "fork", _choice("fork", "subprocess"),
+           "How flows are run to report their steps. `fork`: one process imports Metaflow, each "
+           "flow runs in a child forked from it, and results are kept (in the cache folder) until "
+           "the flow, a file it reads or imports, or the settings change. `subprocess`: a fresh "
+           "python per flow, nothing kept. Both give the same result."),
 )
 
 _BY_NAME = {option.name: option for option in OPTIONS}

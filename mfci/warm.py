@@ -18,7 +18,7 @@ from typing import Protocol
 
 from . import config
 from .cache import LocalPackages, PackageCache
-from .discover import discover
+from .discover import discover_with_settings
 from .errors import WorkError
 from .layout import Layout
 from .plan import Plan, make_plan
@@ -74,7 +74,7 @@ class Warmer:
         return Outcome("resolved", record.env_id, record.resolved_by, record.resolved_at)
 
     def warm(self, options: WarmOptions) -> Plan:
-        reports = discover(options.paths, options.jobs, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"))
+        reports = discover_with_settings(options.paths, options.jobs)
         plan = make_plan(reports, options.archs, options.pythons, spec_inputs())
         work = dict(plan.specs)
         self.progress.total(len(work), "environments")
@@ -96,34 +96,38 @@ class Warmer:
                                             "message": f"{row.requirement.flow} on {arch}: {error}"})
                 self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
 
-        # Resolutions run `jobs` at a time; each also downloads in parallel.
-        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            list(pool.map(one, sorted(work)))
-        plan.errors += self.publish_installers(options.archs, list(plan.specs.values()))
+        # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
+        # (tens of MB for a cold store) download meanwhile rather than after.
+        with ThreadPoolExecutor(max_workers=1) as side:
+            installers = side.submit(self.publish_installers, options.archs, list(plan.specs.values()), options.jobs)
+            with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+                list(pool.map(one, sorted(work)))
+            plan.errors += installers.result()
         self.publish_manifest(plan, options.paths)
         plan.errors.sort(key=lambda e: (e["file"], e["step"] or "", e["message"]))
         return plan
 
-    def publish_installers(self, archs: list[str], specs: list[EnvSpec]) -> list[dict]:
+    def publish_installers(self, archs: list[str], specs: list[EnvSpec], jobs: int) -> list[dict]:
         """What remote bootstraps install with, per target arch, under the installer folder:
         uv always; py-rattler when some environment has conda packages. Returns the errors."""
-        errors = []
         tools = ["uv"] + (["py-rattler"] if any(spec.conda for spec in specs) else [])
-        for tool in tools:
+
+        def one(tool: str, arch: str) -> dict | None:
             version = importlib.metadata.version(tool)
-            requirement = StepRequirement("(remote installer)", "", "", pypi={tool: version})
-            spec = build_spec(requirement, spec_inputs())
-            for arch in archs:
-                key = self.layout.installer(tool, arch)
-                if _installer_version(self.store, key) == version:
-                    continue
-                try:
-                    files = self.cache.store_all(resolver_for(spec).resolve(spec, arch), 2)
-                    update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
-                except WorkError as error:
-                    errors.append({"file": "(remote installer)", "step": None,
-                                   "message": f"{tool} {version} for {arch}: {error}"})
-        return errors
+            key = self.layout.installer(tool, arch)
+            if _installer_version(self.store, key) == version:
+                return None
+            spec = build_spec(StepRequirement("(remote installer)", "", "", pypi={tool: version}), spec_inputs())
+            try:
+                files = self.cache.store_all(resolver_for(spec).resolve(spec, arch), 2)
+                update_json(self.store, key, lambda _old: {"version": version, "package": files[0].to_json()})
+            except WorkError as error:
+                return {"file": "(remote installer)", "step": None, "message": f"{tool} {version} for {arch}: {error}"}
+            return None
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            outcomes = pool.map(lambda pair: one(*pair), [(tool, arch) for tool in tools for arch in archs])
+            return [error for error in outcomes if error]
 
     def publish_manifest(self, plan: Plan, paths: list[str]) -> None:
         repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))

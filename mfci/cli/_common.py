@@ -10,7 +10,7 @@ import typer
 
 from .. import config
 from ..config import ALL_ARCHS
-from ..discover import dump_flow
+from ..discover import discover_with_settings
 from ..errors import UsageError, WorkError
 from ..alias import Alias
 from ..layout import Layout
@@ -36,7 +36,7 @@ def check_archs(archs: list[str] | None) -> list[str]:
 def step_requirement(flow_file: Path, step: str) -> StepRequirement:
     if not flow_file.is_file():
         raise UsageError(f"{flow_file}: no such flow file")
-    report = dump_flow(flow_file, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"))
+    [report] = discover_with_settings([str(flow_file)], 1)
     if report.error:
         raise WorkError(f"{flow_file}: {report.error}")
     if step in report.step_errors:

@@ -52,7 +52,7 @@ def run(
             errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
             reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
     reporter.close()
-    errors += warmer.publish_installers(archs, [spec])
+    errors += warmer.publish_installers(archs, [spec], 4)
     published = []
     for name in aliases if not errors else []:
         try:

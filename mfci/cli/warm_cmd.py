@@ -13,6 +13,8 @@ from ..warm import Warmer, WarmOptions
 from ._common import JSON, ROOT, check_archs, emit_json, say
 from ._progress import Reporter
 
+# Resolutions and downloads mostly wait on the index: more of them than cores pays off.
+DEFAULT_JOBS = max(8, os.cpu_count() or 1)
 NAME = "warm"
 HELP = "Resolve and publish every @pypi/@conda step environment under PATHs, for every arch."
 
@@ -22,7 +24,8 @@ def run(
     arch: Optional[List[str]] = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS."),
     python: Optional[List[str]] = typer.Option(None, "--python", help="Python X.Y for steps that do not pin one; repeatable."),
     root: Optional[str] = ROOT,
-    jobs: int = typer.Option(os.cpu_count() or 2, "--jobs", "-j", min=1, help="Parallel resolutions."),
+    jobs: int = typer.Option(DEFAULT_JOBS, "--jobs", "-j", min=1,
+                             help="Parallel resolutions and downloads (flows run at most one per core)."),
     as_json: bool = JSON,
 ) -> None:
     archs = check_archs(arch)
