@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import WorkError
 from .layout import Layout
 from .record import EnvRecord
 from .store import ObjectMissing, Store
@@ -63,6 +64,18 @@ def _read_pointer(store: Store, key: str) -> dict | None:
         return json.loads(store.read(key))
     except ObjectMissing:
         return None
+    except ValueError:
+        raise WorkError(f"{store.url}/{key} is not valid JSON; run `mfci verify`") from None
+
+
+def read_record(store: Store, key: str) -> EnvRecord | None:
+    """A published record, or None; one that fails validation is an error naming it."""
+    try:
+        return EnvRecord.from_bytes(store.read(key))
+    except ObjectMissing:
+        return None
+    except (KeyError, TypeError, ValueError) as error:
+        raise WorkError(f"{store.url}/{key} is not a valid environment record ({error}); run `mfci verify`") from None
 
 
 def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
@@ -77,9 +90,8 @@ def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
     if not pointers:
         return None
     newest = max(pointers, key=lambda p: p.get("resolved_at", ""))
-    try:
-        record = EnvRecord.from_bytes(store.read(layout.record(spec_id, arch, newest["env_id"])))
-    except ObjectMissing:
+    record = read_record(store, layout.record(spec_id, arch, newest["env_id"]))
+    if record is None:
         return None
     if pins:
         pins.put(record)
@@ -94,7 +106,4 @@ def find_by_alias(store: Store, layout: Layout, alias, arch: str) -> EnvRecord |
     env_id = (target or {}).get("envs", {}).get(arch)
     if not env_id:
         return None
-    try:
-        return EnvRecord.from_bytes(store.read(layout.record(target["spec_id"], arch, env_id)))
-    except ObjectMissing:
-        return None
+    return read_record(store, layout.record(target["spec_id"], arch, env_id))

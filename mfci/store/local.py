@@ -11,6 +11,7 @@ from typing import Iterator
 
 from filelock import FileLock
 
+from ..errors import UsageError
 from ..urls import safe_relative_path
 from .base import ObjectMissing, Store, Versioned, VersionConflict
 
@@ -19,6 +20,8 @@ LOCKS_FOLDER = ".locks"
 
 class LocalStore(Store):
     def __init__(self, root: Path):
+        if root.exists() and not root.is_dir():
+            raise UsageError(f"store root {root} is not a folder")
         self.root = root
         self.url = root.as_uri()
 
