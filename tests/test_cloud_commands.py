@@ -54,7 +54,7 @@ def test_concurrent_warms_into_one_root_lose_no_entry(cloud, tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for flow in flows]
     for warm in warms:
         _, errors = warm.communicate(timeout=600)
-        assert warm.returncode == 0, errors
+        assert warm.returncode == 0, (warm.returncode, errors)
     done, shown = mfci_json("show")
     assert done.returncode == 0, done.stderr
     assert {e["flow"] for e in shown["envs"]} == {f"Concurrent{n}Flow" for n in range(8)}
