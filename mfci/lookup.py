@@ -34,6 +34,12 @@ class Policy:
             return cls(users=(me,))
         return cls(users=tuple(u.strip() for u in value.split(",") if u.strip()))
 
+    @classmethod
+    def from_config(cls) -> "Policy":
+        from . import config
+
+        return cls.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+
 
 class LocalPins:
     """Records this machine already used, by spec and arch (what :none: may use)."""
@@ -65,18 +71,25 @@ def _read_pointer(store: Store, key: str) -> dict | None:
         return None
 
 
-def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
-         pins: LocalPins | None = None) -> EnvRecord | None:
+def find_pointer(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy) -> dict | None:
+    """The newest store pointer the policy accepts ({env_id, resolved_by, resolved_at}), or None."""
     if not policy.remote:
-        return pins.get(spec_id, arch) if pins else None
+        return None
     if policy.users is None:
         keys = [layout.latest(spec_id, arch)]
     else:
         keys = [layout.user_pointer(spec_id, arch, user) for user in policy.users]
     pointers = [p for p in (_read_pointer(store, key) for key in keys) if p]
-    if not pointers:
+    return max(pointers, key=lambda p: p.get("resolved_at", "")) if pointers else None
+
+
+def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
+         pins: LocalPins | None = None) -> EnvRecord | None:
+    if not policy.remote:
+        return pins.get(spec_id, arch) if pins else None
+    newest = find_pointer(store, layout, spec_id, arch, policy)
+    if newest is None:
         return None
-    newest = max(pointers, key=lambda p: p.get("resolved_at", ""))
     try:
         record = EnvRecord.from_bytes(store.read(layout.record(spec_id, arch, newest["env_id"])))
     except ObjectMissing:
