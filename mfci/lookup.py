@@ -35,6 +35,12 @@ class Policy:
             return cls(users=(me,))
         return cls(users=tuple(u.strip() for u in value.split(",") if u.strip()))
 
+    @classmethod
+    def from_config(cls) -> "Policy":
+        from . import config
+
+        return cls.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+
 
 class LocalPins:
     """Records this machine already used, by spec and arch (what :none: may use)."""
@@ -78,18 +84,25 @@ def read_record(store: Store, key: str) -> EnvRecord | None:
         raise WorkError(f"{store.url}/{key} is not a valid environment record ({error}); run `mfci verify`") from None
 
 
-def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
-         pins: LocalPins | None = None) -> EnvRecord | None:
+def find_pointer(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy) -> dict | None:
+    """The newest store pointer the policy accepts ({env_id, resolved_by, resolved_at}), or None."""
     if not policy.remote:
-        return pins.get(spec_id, arch) if pins else None
+        return None
     if policy.users is None:
         keys = [layout.latest(spec_id, arch)]
     else:
         keys = [layout.user_pointer(spec_id, arch, user) for user in policy.users]
     pointers = [p for p in (_read_pointer(store, key) for key in keys) if p]
-    if not pointers:
+    return max(pointers, key=lambda p: p.get("resolved_at", "")) if pointers else None
+
+
+def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
+         pins: LocalPins | None = None) -> EnvRecord | None:
+    if not policy.remote:
+        return pins.get(spec_id, arch) if pins else None
+    newest = find_pointer(store, layout, spec_id, arch, policy)
+    if newest is None:
         return None
-    newest = max(pointers, key=lambda p: p.get("resolved_at", ""))
     record = read_record(store, layout.record(spec_id, arch, newest["env_id"]))
     if record is None:
         return None

@@ -40,7 +40,7 @@ def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None
     layout = Layout.from_config()
     inputs = spec_inputs()
     cache_root = config.cache_dir()
-    policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+    policy = Policy.from_config()
     pins = LocalPins(cache_root / "pins")
     packages = PackageCache(store, layout, LocalPackages(cache_root / "pkgs"))
     placements, missing = {}, {}

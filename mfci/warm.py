@@ -11,8 +11,9 @@ import json
 import os
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -21,8 +22,9 @@ from .cache import LocalPackages, PackageCache
 from .discover import discover_with_settings
 from .errors import WorkError
 from .layout import Layout
-from .plan import Plan, make_plan
-from .publish import merge_manifest, now, publish_record, update_json
+from .lookup import Policy, find_pointer
+from .plan import Plan, Shard, make_plan
+from .publish import merge_manifest, now, publish_manifest_part, publish_record, update_json
 from .record import EnvRecord
 from .resolve import resolver_for
 from .spec import EnvSpec, StepRequirement, build_spec, spec_inputs
@@ -40,6 +42,7 @@ class WarmOptions:
     archs: list[str]
     pythons: list[str]
     jobs: int
+    shard: Shard = Shard()
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,27 @@ class Outcome:
     env_id: str
     resolved_by: str | None
     resolved_at: str | None
+    size: int | None = None       # resolved here: bytes of the environment's package files
+    seconds: float | None = None  # resolved here: how long resolving and storing took
+
+    @classmethod
+    def hit(cls, pointer: dict) -> "Outcome":
+        return cls("hit", pointer["env_id"], pointer.get("resolved_by"), pointer.get("resolved_at"))
+
+
+def plan_flows(options: WarmOptions) -> Plan:
+    """Every flow under the paths, discovered and planned: this shard's share of the work."""
+    reports = discover_with_settings(options.paths, options.jobs)
+    plan = make_plan(reports, options.archs, options.pythons, spec_inputs())
+    return plan.share(options.shard)
+
+
+def published(store: Store, layout: Layout, spec_id: str, arch: str) -> dict | None:
+    """The pointer that makes a pair a hit: the one a run would take (CONDA_USE_REMOTE_LATEST).
+    Under :none: runs take no pointer at all; anyone's publication then counts, rather than
+    none, so that warming again does not resolve everything again."""
+    policy = Policy.from_config()
+    return find_pointer(store, layout, spec_id, arch, policy if policy.remote else Policy(users=None))
 
 
 class Warmer:
@@ -59,41 +83,37 @@ class Warmer:
         self.cache = PackageCache(store, self.layout, LocalPackages(config.cache_dir() / "pkgs"),
                                   config.get("CONDA_DEFAULT_PYPI_SOURCE"))
         self._lock = threading.Lock()
+        self.manifest: str | None = None   # the key this warm's manifest (or shard part) went to
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
         """A published (spec, arch) is a hit (one small read); else resolve, store, publish."""
-        current = self.store.read_versioned(self.layout.latest(spec.spec_id, arch))
-        if current:
-            pointer = json.loads(current.data)
-            return Outcome("hit", pointer["env_id"], pointer.get("resolved_by"), pointer.get("resolved_at"))
+        started = time.monotonic()
+        pointer = published(self.store, self.layout, spec.spec_id, arch)
+        if pointer:
+            return Outcome.hit(pointer)
         resolver = resolver_for(spec)
         files = self.cache.store_all(resolver.resolve(spec, arch), jobs, config.get("CONDA_PREFERRED_FORMAT"))
         record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                            resolver=resolver.name, resolved_by=self.user, resolved_at=now())
         publish_record(self.store, self.layout, record)
-        return Outcome("resolved", record.env_id, record.resolved_by, record.resolved_at)
+        return Outcome("resolved", record.env_id, record.resolved_by, record.resolved_at,
+                       size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
 
     def warm(self, options: WarmOptions) -> Plan:
-        reports = discover_with_settings(options.paths, options.jobs)
-        plan = make_plan(reports, options.archs, options.pythons, spec_inputs())
+        plan = plan_flows(options)
         work = dict(plan.specs)
         self.progress.total(len(work), "environments")
 
         def one(key: tuple[str, str]) -> None:
             spec, (spec_id, arch) = work[key], key
-            rows = plan.rows_for(spec_id, arch)
             try:
-                outcome = self.warm_one(spec, arch, options.jobs)
-                for row in rows:
-                    row.status, row.env_id = outcome.status, outcome.env_id
-                    row.resolved_by, row.resolved_at = outcome.resolved_by, outcome.resolved_at
-                self.progress.advance(f"{outcome.status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
+                rows = plan.settle(spec_id, arch, **asdict(self.warm_one(spec, arch, options.jobs)))
+                self.progress.advance(f"{rows[0].status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
             except WorkError as error:  # a configuration error (UsageError) stops everything
                 with self._lock:
-                    for row in rows:
-                        row.status, row.message = "failed", str(error)
-                        plan.errors.append({"file": row.requirement.file, "step": row.requirement.step,
-                                            "message": f"{row.requirement.flow} on {arch}: {error}"})
+                    rows = plan.settle(spec_id, arch, status="failed", message=str(error))
+                    plan.errors += [{"file": row.requirement.file, "step": row.requirement.step,
+                                     "message": f"{row.requirement.flow} on {arch}: {error}"} for row in rows]
                 self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
 
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
@@ -103,7 +123,7 @@ class Warmer:
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
                 list(pool.map(one, sorted(work)))
             plan.errors += installers.result()
-        self.publish_manifest(plan, options.paths)
+        self.manifest = self.publish_manifest(plan, options.paths, options.shard)
         plan.errors.sort(key=lambda e: (e["file"], e["step"] or "", e["message"]))
         return plan
 
@@ -129,15 +149,18 @@ class Warmer:
             outcomes = pool.map(lambda pair: one(*pair), [(tool, arch) for tool in tools for arch in archs])
             return [error for error in outcomes if error]
 
-    def publish_manifest(self, plan: Plan, paths: list[str]) -> None:
+    def publish_manifest(self, plan: Plan, paths: list[str], shard: Shard) -> str | None:
         repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))
         entries = [
             {**row.to_json(), "file": os.path.relpath(os.path.abspath(row.requirement.file), top),
              "resolved_by": row.resolved_by, "resolved_at": row.resolved_at}
             for row in plan.rows if row.status in ("resolved", "hit")
         ]
-        if entries:
-            merge_manifest(self.store, self.layout, repository, ref, entries)
+        for entry in entries:   # what this run measured is no property of the environment
+            del entry["size"], entry["seconds"]
+        if not shard.whole:
+            return publish_manifest_part(self.store, self.layout, repository, ref, shard, entries)
+        return merge_manifest(self.store, self.layout, repository, ref, entries) if entries else None
 
 
 def _installer_version(store: Store, key: str) -> str | None:

@@ -9,7 +9,7 @@ import traceback
 import typer
 
 from ..errors import MfciError
-from . import config_cmd, create_cmd, lookup_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
+from . import check_cmd, config_cmd, create_cmd, lookup_cmd, manifest_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
 
 app = typer.Typer(
     add_completion=False,
@@ -28,8 +28,9 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on 
     config.check_all()
 
 
-for module in (warm_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd, config_cmd):
+for module in (warm_cmd, check_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
+app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)
 
 
 def _debugging() -> bool:

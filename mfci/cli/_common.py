@@ -3,26 +3,38 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 from .. import config
+from ..alias import Alias
 from ..config import ALL_ARCHS
 from ..discover import discover_with_settings
 from ..errors import UsageError, WorkError
-from ..alias import Alias
 from ..layout import Layout
 from ..lookup import LocalPins, Policy, find, find_by_alias
+from ..plan import Plan, Shard
 from ..record import EnvRecord
 from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
+from ..warm import WarmOptions
 
 ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
                     "Default: by Metaflow's datastore (see README).")
 JSON = typer.Option(False, "--json", help="Print one JSON object on stdout.")
 PYTHON = typer.Option(None, "--python", help="Python X.Y for a step that does not pin one "
                       "(default: CONDA_MFCI_PYTHON, what a run uses).")
+# The options of the commands that cover every flow under some paths (warm, check).
+PATHS = typer.Argument(None, help="Flow files or folders (default: .).")
+ARCHS = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS.")
+PYTHONS = typer.Option(None, "--python", help="Python X.Y for steps that do not pin one; repeatable.")
+# Resolutions and downloads mostly wait on the index: more of them than cores pays off.
+JOBS = typer.Option(max(8, os.cpu_count() or 1), "--jobs", "-j", min=1,
+                    help="Parallel resolutions and downloads (flows run at most one per core).")
 
 
 def check_archs(archs: list[str] | None) -> list[str]:
@@ -31,6 +43,26 @@ def check_archs(archs: list[str] | None) -> list[str]:
     if unknown:
         raise UsageError(f"unknown arch {unknown[0]!r} (known: {', '.join(ALL_ARCHS)})")
     return list(dict.fromkeys(chosen))
+
+
+def flow_options(paths: Optional[List[str]], archs: Optional[List[str]], pythons: Optional[List[str]],
+                 jobs: int, shard: str | None = None) -> WarmOptions:
+    chosen = list(dict.fromkeys(pythons or [config.get("CONDA_MFCI_PYTHON")]))
+    for version in chosen:
+        if not version.replace(".", "").isdigit():
+            raise UsageError(f"--python {version!r}: expected a version such as 3.11")
+    return WarmOptions(paths or ["."], check_archs(archs), chosen, jobs,
+                       Shard.parse(shard) if shard else Shard())
+
+
+def report(plan: Plan, command: str, statuses: tuple[str, ...], where: str, as_json: bool, **extra) -> None:
+    """Each error as one line and a count per status on stderr; with --json, the rows on stdout."""
+    for error in plan.errors:
+        say(f"error: {error['file']}" + (f" step {error['step']}" if error["step"] else "") + f": {error['message']}")
+    counts = Counter(row.status for row in plan.rows)
+    say(f"mfci {command}: " + ", ".join(f"{counts[s]} {s}" for s in statuses) + f" step environments {where}")
+    if as_json:
+        emit_json({"envs": [row.to_json() for row in plan.rows], "errors": plan.errors, **extra})
 
 
 def step_requirement(flow_file: Path, step: str) -> StepRequirement:
@@ -74,7 +106,7 @@ def find_record(flow_file: Path | None, step: str | None, alias: str | None, arc
     if not flow_file or not step:
         raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
     spec = step_spec(flow_file, step, python)
-    policy = Policy.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+    policy = Policy.from_config()
     record = find(store, layout, spec.spec_id, arch, policy, LocalPins(config.cache_dir() / "pins"))
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "

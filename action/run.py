@@ -1,0 +1,70 @@
+"""The action's main step: runs `mfci warm`, `mfci check` or `mfci manifest merge` with
+--json as the inputs ask, then writes the step outputs, the job summary and the
+annotations, and exits with mfci's own status (0 all good, 1 something failed, 2 usage).
+
+Inputs arrive as MFCI_* environment variables (never interpolated into a script)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from report import annotation, annotations, outputs, summary  # noqa: E402
+
+COMMANDS = {"warm": ["warm"], "check": ["check"], "merge": ["manifest", "merge"]}
+
+
+def mfci_command(mode: str, env: dict[str, str]) -> list[str]:
+    if mode not in COMMANDS:
+        raise ValueError(f"input mode is {mode!r}; expected warm, check or merge")
+    shard = env.get("MFCI_SHARD", "").strip()
+    if shard and mode != "warm":
+        raise ValueError(f"input shard applies to mode warm only (mode is {mode})")
+    command = [sys.executable, "-m", "mfci", *COMMANDS[mode], "--json"]
+    if env.get("MFCI_ROOT", "").strip():
+        command += ["--root", env["MFCI_ROOT"].strip()]
+    if mode == "merge":
+        return command
+    command += env.get("MFCI_PATH", ".").split() or ["."]
+    for arch in env.get("MFCI_ARCHS", "").split():
+        command += ["--arch", arch]
+    return command + (["--shard", shard] if shard else [])
+
+
+def append(variable: str, text: str) -> None:
+    with open(os.environ[variable], "a", encoding="utf-8") as file:
+        file.write(text)
+
+
+def main() -> int:
+    env = dict(os.environ)
+    mode = env.get("MFCI_MODE", "warm").strip()
+    try:
+        command = mfci_command(mode, env)
+    except ValueError as error:
+        print(annotation(None, "mfci", str(error)))
+        return 2
+    if env.get("MFCI_USE_REMOTE_LATEST", "").strip():
+        env["METAFLOW_CONDA_USE_REMOTE_LATEST"] = env["MFCI_USE_REMOTE_LATEST"].strip()
+    print(f"mfci: running mfci {' '.join(command[3:])}", file=sys.stderr, flush=True)
+    done = subprocess.run(command, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        result = json.loads(done.stdout)
+    except json.JSONDecodeError:   # usage errors print one line on stderr, no JSON
+        append("GITHUB_STEP_SUMMARY", summary(mode, {}, failure=f"mfci exited {done.returncode}: see the step log"))
+        print(annotation(None, "mfci", f"mfci {mode} exited {done.returncode}; see the step log"))
+        return done.returncode or 1
+    result["shard"] = env.get("MFCI_SHARD", "").strip()
+    append("GITHUB_OUTPUT", "".join(f"{name}={value}\n" for name, value in outputs(result).items()))
+    append("GITHUB_STEP_SUMMARY", summary(mode, result))
+    for line in annotations(mode, result, env.get("GITHUB_WORKSPACE", os.getcwd())):
+        print(line, flush=True)
+    return done.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
