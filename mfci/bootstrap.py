@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .cache import LocalPackages, PackageCache
 from .create import create
-from .errors import MfciError, WorkError
+from .errors import MfciError, WorkError, exit_truthfully
 from .layout import Layout
 from .record import EnvRecord, PackageFile
 from .store import ObjectMissing, open_store
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         uv = install_uv(fetch_tool(store, layout, "uv", record.arch, local))
         if any(package.kind == "conda" for package in record.packages):
             install_rattler(fetch_tool(store, layout, "py-rattler", record.arch, local))
-        python = create(record, Path(arguments.prefix).absolute(), PackageCache(store, layout, local),
+        note = lambda line: print(f"mfci bootstrap: {line}", file=sys.stderr, flush=True)  # noqa: E731
+        python = create(record, Path(arguments.prefix).absolute(), PackageCache(store, layout, local, note=note),
                         uv, WORK / "locks", arguments.lock_timeout).python
     except (MfciError, OSError, ValueError, KeyError) as error:
         print(f"mfci bootstrap: {error}", file=sys.stderr)
@@ -83,4 +84,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_truthfully(main())

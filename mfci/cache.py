@@ -8,6 +8,7 @@ that warmed it downloads nothing.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import netrc
 import os
@@ -20,6 +21,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 from urllib.parse import urlsplit
 
 from .errors import WorkError
@@ -136,12 +138,17 @@ def download(url: str, destination: Path, index_url: str | None = None, attempts
             time.sleep(0.5 * 2**attempt)
 
 
+LONG_TRANSFER_BYTES = 32 << 20  # files this large get a line when they start and end
+
+
 class PackageCache:
-    def __init__(self, store: Store, layout: Layout, local: LocalPackages, index_url: str | None = None):
+    def __init__(self, store: Store, layout: Layout, local: LocalPackages, index_url: str | None = None,
+                 note: Callable[[str], None] | None = None):
         self.store = store
         self.layout = layout
         self.local = local
         self.index_url = index_url
+        self.note = note  # progress lines for long transfers
         self._guard = threading.Lock()
         self._inflight: dict[str, threading.Lock] = {}
 
@@ -165,9 +172,22 @@ class PackageCache:
                 path = self.local.adopt(staged, package)
             finally:
                 staged.unlink(missing_ok=True)
-        created = self.store.create_from_file(key, path)
+        with self._long_transfer("uploading", package.filename, path):
+            created = self.store.create_from_file(key, path)
         checkpoint("package-stored")
         return created
+
+    @contextlib.contextmanager
+    def _long_transfer(self, verb: str, name: str, path: Path, size: int | None = None):
+        size = size if size is not None else (path.stat().st_size if path.exists() else 0)
+        if self.note is None or size < LONG_TRANSFER_BYTES:
+            yield
+            return
+        started = time.monotonic()
+        self.note(f"{verb} {name} ({size / (1 << 20):.0f} MB) {'to' if verb == 'uploading' else 'from'} {self.store.url}")
+        yield
+        seconds = max(time.monotonic() - started, 0.001)
+        self.note(f"{verb.replace('ing', 'ed')} {name} in {seconds:.1f}s ({size / (1 << 20) / seconds:.0f} MB/s)")
 
     def store_all(self, packages: list[PackageFile], jobs: int, preferred_format: str = "none") -> list[PackageFile]:
         """Store every package; returns what an environment installs (in the same order):
@@ -217,7 +237,8 @@ class PackageCache:
         staged = self.local.staging()
         try:
             try:
-                self.store.download(self.layout.package(package.key), staged)
+                with self._long_transfer("downloading", package.filename, staged, package.size or 0):
+                    self.store.download(self.layout.package(package.key), staged)
                 verify(staged, package, self.store.url)
             except (ObjectMissing, IntegrityError) as problem:
                 broken = (f"{package.filename} is missing from the store {self.store.url}"

@@ -42,7 +42,7 @@ def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None
     cache_root = config.cache_dir()
     policy = Policy.from_config()
     pins = LocalPins(cache_root / "pins")
-    packages = PackageCache(store, layout, LocalPackages(cache_root / "pkgs"))
+    packages = PackageCache(store, layout, LocalPackages(cache_root / "pkgs"), note=echo)
     placements, missing = {}, {}
     for step, request in requests.items():
         requirement = StepRequirement.from_json("", flow, step, request)

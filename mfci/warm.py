@@ -34,6 +34,7 @@ from .store import Store
 class Progress(Protocol):
     def total(self, count: int, what: str) -> None: ...
     def advance(self, line: str) -> None: ...
+    def note(self, line: str) -> None: ...
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Warmer:
         self.progress = progress
         self.user = config.username()
         self.cache = PackageCache(store, self.layout, LocalPackages(config.cache_dir() / "pkgs"),
-                                  config.get("CONDA_DEFAULT_PYPI_SOURCE"))
+                                  config.get("CONDA_DEFAULT_PYPI_SOURCE"), note=progress.note)
         self._lock = threading.Lock()
         self.manifest: str | None = None   # the key this warm's manifest (or shard part) went to
 

@@ -8,6 +8,7 @@ import pytest
 from conftest import EXAMPLES, mfci, two_step_flow, write_flow
 
 from mfci import discovery_cache
+from mfci.cli._progress import Reporter
 from mfci.discover import discover
 from mfci.store import open_store
 from mfci.warm import Warmer, WarmOptions
@@ -109,14 +110,6 @@ class CountingStore:
         return counted
 
 
-class Quiet:
-    def total(self, count, what):
-        pass
-
-    def advance(self, line):
-        pass
-
-
 @pytest.mark.network
 def test_noop_warm_resolves_and_uploads_nothing(tmp_path, store_root):
     flows = tmp_path / "flows"
@@ -124,7 +117,7 @@ def test_noop_warm_resolves_and_uploads_nothing(tmp_path, store_root):
         two_step_flow(flows, f"noop_{n}_flow", f"Noop{n}Flow", start='@pypi(packages={"six": "1.16.0"})')
     assert mfci("warm", str(flows), "--arch", "linux-64", "--arch", "osx-arm64").returncode == 0
     store = CountingStore(open_store(None))
-    plan = Warmer(store, Quiet()).warm(WarmOptions([str(flows)], ["linux-64", "osx-arm64"], ["3.11"], 4))
+    plan = Warmer(store, Reporter(quiet=True)).warm(WarmOptions([str(flows)], ["linux-64", "osx-arm64"], ["3.11"], 4))
     assert {row.status for row in plan.rows} == {"hit"} and not plan.errors
     pairs = len(plan.specs)
     assert pairs == 4

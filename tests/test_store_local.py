@@ -41,3 +41,22 @@ def test_listing_skips_staging_files(tmp_path):
     store.create("envs/x.json", b"{}")
     (tmp_path / "s" / "envs" / ".tmp-123").write_text("partial")
     assert list(store.list("envs")) == ["envs/x.json"]
+
+
+def test_long_transfers_report_progress(tmp_path):
+    import hashlib
+
+    from mfci.cache import LONG_TRANSFER_BYTES, LocalPackages, PackageCache
+    from mfci.layout import Layout
+    from mfci.record import PackageFile
+
+    big = tmp_path / "big-1.0-py3-none-any.whl"
+    big.write_bytes(b"x" * (LONG_TRANSFER_BYTES + 1))
+    package = PackageFile("big", "1.0", "pypi", big.as_uri(), big.name,
+                          hashlib.sha256(big.read_bytes()).hexdigest(), big.stat().st_size, "pypi/local/big.whl")
+    lines = []
+    store = open_store(str(tmp_path / "s"))
+    PackageCache(store, Layout(), LocalPackages(tmp_path / "one"), note=lines.append).store_one(package)
+    PackageCache(store, Layout(), LocalPackages(tmp_path / "two"), note=lines.append).fetch(package)
+    assert [line.split()[0] for line in lines] == ["uploading", "uploaded", "downloading", "downloaded"]
+    assert all(big.name in line for line in lines) and "MB/s" in lines[1]

@@ -8,7 +8,7 @@ import traceback
 
 import typer
 
-from ..errors import MfciError
+from ..errors import MfciError, exit_truthfully
 from . import check_cmd, config_cmd, create_cmd, lookup_cmd, manifest_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
 
 app = typer.Typer(
@@ -63,9 +63,4 @@ def _run() -> int:
 
 
 def main() -> None:
-    code = _run()
-    # py-rattler's native threads have crashed interpreters at shutdown (SIGSEGV after
-    # solve/install/index); leaving without finalisation keeps the exit status truthful.
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_truthfully(_run())

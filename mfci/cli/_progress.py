@@ -31,6 +31,13 @@ class Reporter:
         elif not self.quiet:
             print(line, file=sys.stderr, flush=True)
 
+    def note(self, line: str) -> None:
+        """A line that does not advance the bar (a long transfer starting or ending)."""
+        if self.bar is not None:
+            self.bar.console.print(line, highlight=False, markup=False)
+        elif not self.quiet:
+            print(line, file=sys.stderr, flush=True)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.stop()

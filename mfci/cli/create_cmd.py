@@ -28,7 +28,7 @@ def run(
     store = open_store(root)
     record = find_record(flow_file, step, alias, current_arch(), python, store)
     cache_root = config.cache_dir()
-    environment = create(record, prefix.absolute(), PackageCache(store, Layout.from_config(), LocalPackages(cache_root / "pkgs")),
+    environment = create(record, prefix.absolute(), PackageCache(store, Layout.from_config(), LocalPackages(cache_root / "pkgs"), note=say),
                          uv_binary(), default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT"))
     state = "built" if environment.built else "already there"
     say(f"mfci: environment {record.env_id[:12]} ({len(record.packages)} packages) {state}")
