@@ -1,6 +1,6 @@
-"""Soak: 20 warms of overlapping flows into one S3 root (moto) through a proxy that fails
-every fifth request, four at a time, with one of each four killed at a random moment.
-Afterwards `mfci verify` is clean and every step's lookup is answered."""
+"""Soak, on each emulated cloud: 20 warms of overlapping flows into one root through a proxy
+that fails every fifth request, four at a time, with one of each four killed at a random
+moment. Afterwards `mfci verify` is clean and every step's lookup is answered."""
 
 import os
 import random
@@ -9,18 +9,13 @@ import sys
 import time
 
 import emulators
-from conftest import Cloud, mfci, two_step_flow
+from conftest import mfci, two_step_flow
 
 ROUNDS, PER_ROUND = 5, 4
 VERSIONS = ("1.16.0", "1.15.0", "1.14.0", "1.13.0")
 
 
-def test_soak_with_kills_and_storage_faults(tmp_path, s3_endpoint, monkeypatch):
-    cloud = Cloud("s3", "s3", s3_endpoint, "mfci-soak")
-    cloud.make_bucket()
-    for name, value in cloud.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("METAFLOW_CONDA_LOCALROOT")
+def test_soak_with_kills_and_storage_faults(tmp_path, cloud):
     flows = [two_step_flow(tmp_path / "flows", f"soak_flow_{n}", f"SoakFlow{n}",
                            base=f'@pypi_base(packages={{"six": "{six}"}})') for n, six in enumerate(VERSIONS)]
     rng = random.Random(20)
