@@ -158,7 +158,7 @@ OPTIONS: tuple[Option, ...] = (
            "Folder under the store root holding environment records and pointers."),
     Option("CONDA_REMOTE_INSTALLER_DIRNAME", "remote-installers", _text,
            "Folder under the store root holding the installers remote workers fetch "
-           "(uv for each target arch).", HONOURED, "unset (download micromamba)"),
+           "(uv, and py-rattler for conda, for each Linux target arch).", HONOURED, "unset (download micromamba)"),
     Option("CONDA_REMOTE_INSTALLER", None, _optional_text,
            "Name of a micromamba binary; mfci installs with uv and py-rattler instead.", UNUSED),
     Option("CONDA_PREFERRED_FORMAT", "none", _choice(".conda", ".tar.bz2", "none"),

@@ -130,8 +130,10 @@ class Warmer:
 
     def publish_installers(self, archs: list[str], specs: list[EnvSpec], jobs: int) -> list[dict]:
         """What remote bootstraps install with, per target arch, under the installer folder:
-        uv always; py-rattler when some environment has conda packages. Returns the errors."""
+        uv always; py-rattler when some environment has conda packages. Remote compute
+        (@kubernetes, @batch) is Linux, so macOS archs need none. Returns the errors."""
         tools = ["uv"] + (["py-rattler"] if any(spec.conda for spec in specs) else [])
+        archs = [arch for arch in archs if arch.startswith("linux")]
 
         def one(tool: str, arch: str) -> dict | None:
             version = importlib.metadata.version(tool)

@@ -8,6 +8,7 @@ import traceback
 
 import typer
 
+from ..dns import remember_lookups
 from ..errors import MfciError, exit_truthfully
 from . import check_cmd, config_cmd, create_cmd, lookup_cmd, manifest_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
 
@@ -63,4 +64,5 @@ def _run() -> int:
 
 
 def main() -> None:
+    remember_lookups()
     exit_truthfully(_run())
