@@ -11,6 +11,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import tomllib
 from pathlib import Path
 
@@ -22,6 +24,20 @@ from .targets import PyPITarget, best_wheel, current_arch_tags, pypi_target
 
 NO_WHEELS = re.compile(r"Wheels are required for `([^`]+)`")
 BUILD_ATTEMPTS = 5
+# Parallel uv processes start at least this far apart: each looks the index host up on
+# start, and resolvers in CI sandboxes stall lookups made at the same instant (5 s here).
+LAUNCH_GAP_SECONDS = 0.15
+_launch_lock = threading.Lock()
+_last_launch = [0.0]
+
+
+def _staggered_run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    with _launch_lock:
+        wait = _last_launch[0] + LAUNCH_GAP_SECONDS - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        _last_launch[0] = time.monotonic()
+    return subprocess.run(command, **kwargs)
 
 
 def uv_binary() -> str:
@@ -76,7 +92,7 @@ class UvResolver:
                 environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
             sdist_only: list[str] = []
             for _ in range(BUILD_ATTEMPTS):
-                done = subprocess.run(
+                done = _staggered_run(
                     self.command(target, requirements_file, output, constraints_file, sdist_only),
                     capture_output=True, text=True, env=environment, cwd=scratch,
                 )
