@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+import threading
 
 
 class Reporter:
+    """Called from many worker threads: one lock keeps their lines whole."""
+
     def __init__(self, quiet: bool = False):
         self.quiet = quiet
+        self._lock = threading.Lock()
         self.bar = None
         if sys.stderr.isatty() and not quiet:
             from rich.console import Console
@@ -25,6 +29,10 @@ class Reporter:
             print(f"mfci: {count} distinct {what} to check", file=sys.stderr, flush=True)
 
     def advance(self, line: str) -> None:
+        with self._lock:
+            self._advance(line)
+
+    def _advance(self, line: str) -> None:
         if self.bar is not None and self.task is not None:
             self.bar.console.print(line, highlight=False, markup=False)
             self.bar.advance(self.task)
@@ -33,6 +41,10 @@ class Reporter:
 
     def note(self, line: str) -> None:
         """A line that does not advance the bar (a long transfer starting or ending)."""
+        with self._lock:
+            self._note(line)
+
+    def _note(self, line: str) -> None:
         if self.bar is not None:
             self.bar.console.print(line, highlight=False, markup=False)
         elif not self.quiet:
