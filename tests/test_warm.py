@@ -131,8 +131,10 @@ def test_index_credentials_are_used_but_stay_out_of_everything(tmp_path, store_r
         done = mfci("resolve", "-r", "requirements.txt", "--arch", "linux-64", "--json",
                     env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": private})
         assert done.returncode == 0, done.stderr
-        refused = mfci("resolve", "-r", "requirements.txt", "--arch", "osx-64",
-                       env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": url + "/simple"})
+        # Without them, and with nothing cached anywhere, the index turns mfci away.
+        refused = mfci("resolve", "-r", "requirements.txt", "--arch", "linux-64", "--root", str(tmp_path / "other"),
+                       env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": url + "/simple", "UV_CACHE_DIR": str(tmp_path / "uv"),
+                            "METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "other-cache")})
         assert refused.returncode == 1  # the index really demands them
     assert "TOPSECRET" not in done.stdout + done.stderr + refused.stderr
     records = list(store_root.rglob("*.json"))
