@@ -119,11 +119,15 @@ def dump_flow(path: Path, timeout: float, python: str = sys.executable) -> FlowR
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            return FlowReport(display, error=f"timed out after {timeout:.0f}s while loading the flow")
+            return _timed_out(display, timeout)
         if process.returncode != 0 or not output.exists():
             return FlowReport(display, error=_last_error_line(stderr or stdout, path.name))
         data = json.loads(output.read_text())
     return _report(display, data)
+
+
+def _timed_out(display: str, timeout: float) -> FlowReport:
+    return FlowReport(display, error=f"timed out after {timeout:.0f}s while loading the flow")
 
 
 def _report(display: str, data: dict) -> FlowReport:
@@ -207,7 +211,7 @@ def _forked(files: list[Path], jobs: int, timeout: float, scratch: str, environm
         done = json.loads(line)
         path, flow = files[done["index"]], flows[done["index"]]
         if done["timed_out"]:
-            reports[path] = FlowReport(str(path), error=f"timed out after {timeout:.0f}s while loading the flow")
+            reports[path] = _timed_out(str(path), timeout)
             continue
         output = Path(flow["output"])
         if done["returncode"] != 0 or not output.exists():

@@ -16,6 +16,7 @@ from .create import create, current_arch, default_locks, env_folder
 from .layout import Layout
 from .lookup import LocalPins, Policy, find
 from .record import EnvRecord
+from .resolve.pypi_uv import uv_binary
 from .spec import StepRequirement, build_spec, spec_inputs
 from .store import open_store
 
@@ -25,6 +26,7 @@ class Placement:
     record: EnvRecord
     python: Path | None      # the local interpreter; None for a remote step
     remote: bool
+    root: str                # the store it came from, where a remote task fetches it again
 
 
 @dataclass(frozen=True)
@@ -55,28 +57,21 @@ def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None
             continue
         python = None
         if not remote:
-            python = create(record, env_folder(cache_root, record.env_id), packages, _uv(),
+            python = create(record, env_folder(cache_root, record.env_id), packages, uv_binary(),
                             default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT")).python
         echo(f"[mfci] {step}: environment {record.env_id[:12]} ({arch}) from {store.url}")
-        placements[step] = Placement(record, python, bool(remote))
+        placements[step] = Placement(record, python, bool(remote), store.url)
     return Launch(placements, missing)
 
 
-def _uv() -> str:
-    from .resolve.pypi_uv import uv_binary
-
-    return uv_binary()
-
-
-def bootstrap_command(placement: Placement, prefix: str, datastore: str | None = None) -> str:
+def bootstrap_command(placement: Placement, prefix: str) -> str:
     """The shell line a remote task runs to build its environment from the store."""
     import shlex
 
-    store = open_store(datastore=datastore)
     layout = Layout.from_config()
     record = placement.record
     arguments = [
-        "--root", store.url,
+        "--root", placement.root,
         "--record", layout.record(record.spec_id, record.arch, record.env_id),
         "--installers", layout.installers,
         "--packages", layout.packages,

@@ -89,17 +89,6 @@ class EnvSpec:
             "system": self.system,
         }
 
-    @classmethod
-    def from_canonical(cls, data: dict) -> "EnvSpec":
-        return _with_id(
-            python=data["python"],
-            pypi=tuple(data.get("pypi", ())),
-            conda=tuple(data.get("conda", ())),
-            channels=tuple(data.get("channels", ())),
-            indexes=tuple(data.get("indexes", ())),
-            system=data.get("system", {}),
-        )
-
 
 def _with_id(**fields) -> EnvSpec:
     draft = EnvSpec(**fields)

@@ -154,13 +154,13 @@ class Warmer:
 
     def publish_manifest(self, plan: Plan, paths: list[str], shard: Shard) -> str | None:
         repository, ref, top = repository_identity(Path(paths[0]) if paths else Path("."))
+        # Size and seconds are what this run measured, no property of the environment.
         entries = [
-            {**row.to_json(), "file": os.path.relpath(os.path.abspath(row.requirement.file), top),
+            {**{k: v for k, v in row.to_json().items() if k not in ("size", "seconds")},
+             "file": os.path.relpath(os.path.abspath(row.requirement.file), top),
              "resolved_by": row.resolved_by, "resolved_at": row.resolved_at}
             for row in plan.rows if row.status in ("resolved", "hit")
         ]
-        for entry in entries:   # what this run measured is no property of the environment
-            del entry["size"], entry["seconds"]
         if not shard.whole:
             return publish_manifest_part(self.store, self.layout, repository, ref, shard, entries)
         return merge_manifest(self.store, self.layout, repository, ref, entries) if entries else None

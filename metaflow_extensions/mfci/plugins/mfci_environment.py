@@ -83,7 +83,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         return [
             "echo 'Bootstrapping mfci environment...'",
             "flush_mflogs",
-            bootstrap_command(placement, self._remote_prefix(placement), datastore_type),
+            bootstrap_command(placement, self._remote_prefix(placement)),
             "echo 'Environment bootstrapped.'",
             "flush_mflogs",
         ]
