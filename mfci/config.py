@@ -190,7 +190,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("CONDA_ALL_ARCHS", ["linux-64", "osx-64", "osx-arm64"], _name_list,
            "Archs `mfci warm` targets when no `--arch` is given."),
     Option("CONDA_SRCS_AUTH_INFO", None, _optional_text,
-           "Per-host credentials for downloads; use netrc or keyring, as uv and pip do.", PLANNED),
+           "Per-host credentials for downloads. Not read yet: downloads use the credentials in "
+           "CONDA_DEFAULT_PYPI_SOURCE (for its host) and ~/.netrc.", PLANNED),
     Option("CONDA_SYS_MARKERS", None, _optional_text, "Marker overrides per arch.", PLANNED),
     Option("CONDA_REMOTE_COMMANDS", None, _optional_text,
            "Decorators that make a step remote; mfci asks Metaflow itself.", UNUSED),
