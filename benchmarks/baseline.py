@@ -13,12 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mfci.config import get
+from mfci.config import Settings
 from mfci.resolve.targets import pypi_target
 
 
 def platform_arguments(arch: str, python: str) -> list[str]:
-    target = pypi_target(arch, python, get("CONDA_SYS_DEFAULT_PACKAGES"))
+    target = pypi_target(arch, python, Settings.load().system_packages)
     major, minor = target.python_tuple
     arguments = ["--only-binary=:all:", "--python-version", f"{major}.{minor}",
                  "--implementation", "cp", "--abi", f"cp{major}{minor}", "--abi", "abi3", "--abi", "none"]

@@ -88,7 +88,7 @@ def cold_and_noop(runs: int, flows: int, distinct: int) -> dict:
 
 def create_against_floor(runs: int) -> dict:
     """`mfci create` from the store vs `uv venv` + `uv pip install --offline` from uv's warm cache."""
-    from mfci.resolve.pypi_uv import uv_binary
+    from mfci.io.process import uv_binary
 
     uv = uv_binary()
     with tempfile.TemporaryDirectory(prefix="mfci-bench-") as folder:
@@ -129,13 +129,9 @@ def reuse_and_lookup_in_process(scratch: Path, environment: dict, flow: Path, pr
     code = f"""
 import json, statistics, time
 from pathlib import Path
-from mfci import config
-from mfci.cache import LocalPackages, PackageCache
-from mfci.create import create, default_locks
-from mfci.layout import Layout
+from mfci.config import Settings
+from mfci.create import local_installer
 from mfci.lookup import Policy, find
-from mfci.resolve.pypi_uv import uv_binary
-from mfci.store import open_store
 from mfci.cli._common import step_spec
 
 class Counting:
@@ -143,20 +139,20 @@ class Counting:
     def read(self, key): self.reads += 1; return self.inner.read(key)
     def __getattr__(self, name): return getattr(self.inner, name)
 
-store = Counting(open_store(None))
-layout = Layout.from_config()
-spec = step_spec(Path({str(flow)!r}), "start")
+settings = Settings.load()
+store = Counting(settings.open_store())
+layout = settings.layout
+spec = step_spec(settings, Path({str(flow)!r}), "start")
 lookups = []
 for _ in range(50):
     started = time.perf_counter(); record = find(store, layout, spec.spec_id, "linux-64", Policy.parse(":any:", "bench"))
     lookups.append(time.perf_counter() - started)
 reads = store.reads / 50
-cache_root = config.cache_dir()
-cache = PackageCache(store, layout, LocalPackages(cache_root / "pkgs"))
+installer = local_installer(settings, store)
 reuse = []
 for _ in range(20):
     started = time.perf_counter()
-    create(record, Path({str(prefix)!r}), cache, uv_binary(), default_locks(cache_root), 60)
+    installer.create(record, Path({str(prefix)!r}))
     reuse.append(time.perf_counter() - started)
 print(json.dumps({{"lookup_ms": statistics.median(lookups) * 1000, "lookup_reads": reads,
                   "reuse_in_process_ms": statistics.median(reuse) * 1000}}))

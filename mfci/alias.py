@@ -6,14 +6,14 @@ two reads (the alias, then the record)."""
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
 from .errors import UsageError, WorkError
 from .layout import Layout
-from .publish import now, update_json
-from .store import ObjectMissing, Store
+from .objects import AliasTarget, now
+from .publish import update_object
+from .store.base import Store
 
 MOVABLE_TAGS = ("latest", "candidate", "stable")
 NAME = re.compile(r"[a-z0-9_\-]+(/[a-z0-9_\-]+)*")
@@ -29,7 +29,7 @@ class Alias:
     def parse(cls, text: str) -> "Alias":
         name, _, tag = text.strip().partition(":")
         tag = tag or "latest"
-        if not NAME.fullmatch(name) or not TAG.fullmatch(tag):
+        if not NAME.fullmatch(name) or not TAG.fullmatch(tag) or tag.startswith("."):
             raise UsageError(f"alias {text!r}: expected NAME[:TAG] (lowercase letters, digits, - _ ; "
                              "NAME may have / sections)")
         return cls(name, tag)
@@ -47,21 +47,14 @@ class Alias:
 
 def publish_alias(store: Store, layout: Layout, alias: Alias, spec_id: str, envs: dict[str, str], user: str) -> None:
     """Point the alias at a spec's environments (arch → env_id)."""
-    target = {"alias": str(alias), "spec_id": spec_id, "envs": envs, "resolved_by": user, "resolved_at": now()}
+    target = AliasTarget(str(alias), spec_id, dict(envs), user, now())
 
-    def change(old: dict | None) -> dict | None:
+    def change(old: AliasTarget | None) -> AliasTarget | None:
         if old is None or alias.movable:
             return target
-        if (old.get("spec_id"), old.get("envs")) == (spec_id, envs):
+        if (old.spec_id, old.envs) == (spec_id, envs):
             return None  # already set to exactly this: nothing to do
-        raise WorkError(f"alias {alias} is immutable and already points to spec {old.get('spec_id', '?')[:12]}; "
+        raise WorkError(f"alias {alias} is immutable and already points to spec {old.spec_id[:12]}; "
                         "publish a new tag (or use latest/candidate/stable, which move)")
 
-    update_json(store, alias.key(layout), change)
-
-
-def read_alias(store: Store, layout: Layout, alias: Alias) -> dict | None:
-    try:
-        return json.loads(store.read(alias.key(layout)))
-    except ObjectMissing:
-        return None
+    update_object(store, alias.key(layout), AliasTarget.from_json, change)

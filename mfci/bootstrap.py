@@ -10,42 +10,45 @@ from the store's remote-installer folder, where `mfci warm` put the build for ea
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import stat
 import sys
 import zipfile
 from pathlib import Path
 
 from .cache import LocalPackages, PackageCache
-from .create import create
+from .config import Settings
+from .create import Installer
 from .errors import MfciError, WorkError, exit_truthfully
+from .io.files import atomic_write
+from .io.http import Downloader
 from .layout import Layout
-from .record import EnvRecord, PackageFile
-from .store import ObjectMissing, open_store
+from .objects import InstallerPointer, read_object
+from .record import EnvRecord
+from .store import StoreSettings, open_store
 
 WORK = Path(".mfci-bootstrap")
 
 
-def fetch_tool(store, layout: Layout, tool: str, arch: str, local: LocalPackages) -> Path:
+def fetch_tool(cache: PackageCache, tool: str, arch: str) -> Path:
     """The verified wheel of a tool (uv, py-rattler) that `mfci warm` published for this arch."""
-    try:
-        pointer = json.loads(store.read(layout.installer(tool, arch)))
-    except ObjectMissing:
-        raise WorkError(f"no {tool} for {arch} under {store.url}/{layout.installers}; "
-                        f"run `mfci warm --arch {arch}`") from None
-    return PackageCache(store, layout, local).fetch(PackageFile(**pointer["package"]))
+    pointer = read_object(cache.store, cache.layout.installer(tool, arch), InstallerPointer.from_json)
+    if pointer is None:
+        raise WorkError(f"no {tool} for {arch} under {cache.store.url}/{cache.layout.installers}; "
+                        f"run `mfci warm --arch {arch}`")
+    return cache.fetch(pointer.package)
 
 
 def install_uv(wheel: Path) -> str:
     """Unpack uv's binary from its wheel."""
     target = WORK / "bin" / "uv"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(wheel) as archive:
             member = next(n for n in archive.namelist() if n.endswith("/scripts/uv"))
-            target.write_bytes(archive.read(member))
-        target.chmod(target.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+            binary = archive.read(member)
+        staged = target.with_name(f".uv-{os.getpid()}")
+        atomic_write(staged, binary)  # whole before it is executable under its name
+        staged.chmod(0o755)
+        os.replace(staged, target)
     return str(target.absolute())
 
 
@@ -58,28 +61,34 @@ def install_rattler(wheel: Path) -> None:
     sys.path.insert(0, str(site.absolute()))
 
 
+def say(line: str) -> None:
+    print(f"mfci bootstrap: {line}", file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mfci.bootstrap")
     for option in ("--root", "--record", "--installers", "--packages", "--prefix"):
         parser.add_argument(option, required=True)
-    parser.add_argument("--lock-timeout", type=float,
-                        default=float(os.environ.get("METAFLOW_CONDA_LOCK_TIMEOUT", 3600)))
     arguments = parser.parse_args(argv)
     try:
-        store = open_store(arguments.root)
+        settings = Settings.load()
+        store = open_store(arguments.root, StoreSettings.of(settings))
         layout = Layout(packages=arguments.packages, installers=arguments.installers)
-        record = EnvRecord.from_bytes(store.read(arguments.record))
-        local = LocalPackages(WORK / "pkgs")
-        uv = install_uv(fetch_tool(store, layout, "uv", record.arch, local))
+        record = read_object(store, arguments.record, EnvRecord.from_json)
+        if record is None:
+            raise WorkError(f"no environment record {store.url}/{arguments.record}; run `mfci warm` again")
+        downloader = Downloader(settings.credentials, attempts=1, connect_seconds=10)
+        cache = PackageCache(store, layout, LocalPackages(WORK / "pkgs"), downloader, note=say)
+        uv = install_uv(fetch_tool(cache, "uv", record.arch))
         if any(package.kind == "conda" for package in record.packages):
-            install_rattler(fetch_tool(store, layout, "py-rattler", record.arch, local))
-        note = lambda line: print(f"mfci bootstrap: {line}", file=sys.stderr, flush=True)  # noqa: E731
-        python = create(record, Path(arguments.prefix).absolute(), PackageCache(store, layout, local, note=note),
-                        uv, WORK / "locks", arguments.lock_timeout).python
-    except (MfciError, OSError, ValueError, KeyError) as error:
-        print(f"mfci bootstrap: {error}", file=sys.stderr)
+            install_rattler(fetch_tool(cache, "py-rattler", record.arch))
+        installer = Installer(cache, uv, WORK / "conda-pkgs", settings["CONDA_LOCK_TIMEOUT"],
+                              settings["CONDA_MFCI_TOOL_TIMEOUT"])
+        python = installer.create(record, Path(arguments.prefix).absolute()).python
+    except (MfciError, OSError, ValueError, KeyError, zipfile.BadZipFile, StopIteration) as error:
+        say(" ".join(str(error).split()) or type(error).__name__)
         return 1
-    print(f"mfci bootstrap: environment {record.env_id[:12]} ready at {python}", file=sys.stderr)
+    say(f"environment {record.env_id[:12]} ready at {python}")
     return 0
 
 

@@ -7,49 +7,30 @@ that warmed it downloads nothing.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import netrc
 import os
 import shutil
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
 
+from . import faults
 from .errors import WorkError
-from .faults import checkpoint
+from .io.files import digests_of, sha256_of
+from .io.http import Downloader
 from .layout import Layout
-from .record import PackageFile
+from .record import Converted, PackageFile
 from .store import ObjectMissing, Store
 
-ATTEMPTS = 4
-CHUNK = 1 << 20
+LONG_TRANSFER_BYTES = 32 << 20  # files this large get a line when they start and end
 
 
 class IntegrityError(WorkError):
     """A file's bytes do not match the sha256 its record promises."""
-
-
-def digests_of(path: Path) -> tuple[str, str]:
-    """(sha256, md5) of a file, read once."""
-    sha256, md5 = hashlib.sha256(), hashlib.md5()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            sha256.update(chunk)
-            md5.update(chunk)
-    return sha256.hexdigest(), md5.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    return digests_of(path)[0]
 
 
 def verify(path: Path, package: PackageFile, origin: str) -> None:
@@ -83,15 +64,28 @@ class LocalPackages:
 
     def adopt(self, staged: Path, package: PackageFile) -> Path:
         target = self.path(package)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staged, target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged, target)
+        except OSError as error:
+            raise WorkError(f"cannot keep {package.filename} in the local cache {self.folder}: "
+                            f"{error.strerror or error}") from None
         return target
 
-    def staging(self) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=self.folder, prefix=".part-")
-        os.close(handle)
-        return Path(name)
+    @contextlib.contextmanager
+    def staging(self):
+        """A fresh file in the cache folder for a download in progress, removed unless adopted."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, name = tempfile.mkstemp(dir=self.folder, prefix=".part-")
+            os.close(handle)
+        except OSError as error:
+            raise WorkError(f"cannot write to the local cache {self.folder}: {error.strerror or error}") from None
+        staged = Path(name)
+        try:
+            yield staged
+        finally:
+            staged.unlink(missing_ok=True)
 
 
 def convert_archive(source: Path, folder: Path, fmt: str) -> Path:
@@ -104,50 +98,13 @@ def convert_archive(source: Path, folder: Path, fmt: str) -> Path:
     return Path(transmute_tar_bz2(str(source), folder))
 
 
-def _credentials_for(url: str, index_url: str | None) -> str | None:
-    """Basic auth for a download: the configured index's credentials for its host, else netrc."""
-    host = urlsplit(url).hostname
-    if index_url:
-        index = urlsplit(index_url)
-        if index.username and index.hostname == host:
-            return f"{index.username}:{index.password or ''}"
-    try:
-        entry = netrc.netrc().authenticators(host) if host else None
-    except (OSError, netrc.NetrcParseError):
-        entry = None
-    return f"{entry[0]}:{entry[2]}" if entry else None
-
-
-def download(url: str, destination: Path, index_url: str | None = None, attempts: int = ATTEMPTS,
-             timeout: float = 60) -> None:
-    """GET a URL to a file, retrying transient failures with backoff."""
-    request = urllib.request.Request(url, headers={"User-Agent": "mfci"})
-    credentials = _credentials_for(url, index_url)
-    if credentials:
-        token = base64.b64encode(credentials.encode()).decode()
-        request.add_header("Authorization", f"Basic {token}")
-    for attempt in range(attempts):
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response, open(destination, "wb") as out:
-                shutil.copyfileobj(response, out, CHUNK)
-            return
-        except (OSError, urllib.error.URLError) as error:
-            status = getattr(error, "code", None)
-            if (status is not None and status < 500 and status != 429) or attempt == attempts - 1:
-                raise WorkError(f"cannot download {url}: {error}") from None
-            time.sleep(0.5 * 2**attempt)
-
-
-LONG_TRANSFER_BYTES = 32 << 20  # files this large get a line when they start and end
-
-
 class PackageCache:
-    def __init__(self, store: Store, layout: Layout, local: LocalPackages, index_url: str | None = None,
+    def __init__(self, store: Store, layout: Layout, local: LocalPackages, downloader: Downloader,
                  note: Callable[[str], None] | None = None):
         self.store = store
         self.layout = layout
         self.local = local
-        self.index_url = index_url
+        self.downloader = downloader
         self.note = note  # progress lines for long transfers
         self._guard = threading.Lock()
         self._inflight: dict[str, threading.Lock] = {}
@@ -165,16 +122,13 @@ class PackageCache:
             return False
         path = self.local.get(package)
         if path is None:
-            staged = self.local.staging()
-            try:
-                download(package.url, staged, self.index_url)
+            with self.local.staging() as staged:
+                self.downloader.fetch(package.url, staged, package.size, package.filename)
                 verify(staged, package, package.url)
                 path = self.local.adopt(staged, package)
-            finally:
-                staged.unlink(missing_ok=True)
         with self._long_transfer("uploading", package.filename, path):
             created = self.store.create_from_file(key, path)
-        checkpoint("package-stored")
+        faults.checkpoint("package-stored")
         return created
 
     @contextlib.contextmanager
@@ -190,8 +144,8 @@ class PackageCache:
         self.note(f"{verb.replace('ing', 'ed')} {name} in {seconds:.1f}s ({size / (1 << 20) / seconds:.0f} MB/s)")
 
     def store_all(self, packages: list[PackageFile], jobs: int, preferred_format: str = "none") -> list[PackageFile]:
-        """Store every package; returns what an environment installs (in the same order):
-        each conda package in the preferred archive format when one is set."""
+        """Store every package; returns what an environment's record lists (in the same
+        order): each conda package with its archive in the preferred format, when one is set."""
         unique = {package.key: package for package in packages}
 
         def one(package: PackageFile) -> PackageFile:
@@ -205,27 +159,28 @@ class PackageCache:
         return [stored[package.key] for package in packages]
 
     def converted(self, package: PackageFile, fmt: str) -> PackageFile:
-        """The package in the other conda archive format, stored beside the original.
+        """The package with its archive in the other conda format, stored beside the original.
 
-        Converted objects are content-addressed (their sha256 is in the key), so warms on
-        different machines never overwrite each other's conversion; an existing one is reused."""
+        Conversion is not byte-reproducible, so the converted archive is content-addressed
+        (its sha256 is in its key) and recorded beside the channel's file, which alone makes
+        the environment id; an existing conversion is reused."""
         prefix = self.layout.package(f"{package.key}.converted")
         existing = next((key for key in self.store.list(prefix) if key.endswith(fmt)), None)
         if existing:
             sha256, name = existing.split("/")[-2:]
-            return replace(package, filename=name, sha256=sha256, size=None, md5=None,
-                           key=existing.removeprefix(self.layout.packages + "/"))
+            key = existing.removeprefix(self.layout.packages + "/")
+            return replace(package, converted=Converted(name, sha256, None, key))
         source = self.fetch(package)
         with tempfile.TemporaryDirectory(prefix="mfci-convert-") as scratch:
             output = convert_archive(source, Path(scratch), fmt)
             sha256 = sha256_of(output)
-            result = replace(package, filename=output.name, sha256=sha256, size=output.stat().st_size, md5=None,
-                             key=f"{package.key}.converted/{sha256}/{output.name}")
-            staged = self.local.staging()
-            shutil.copyfile(output, staged)
-        path = self.local.adopt(staged, result)
-        self.store.create_from_file(self.layout.package(result.key), path)
-        return result
+            converted = Converted(output.name, sha256, output.stat().st_size,
+                                  f"{package.key}.converted/{sha256}/{output.name}")
+            with self.local.staging() as staged:
+                shutil.copyfile(output, staged)
+                path = self.local.adopt(staged, replace(package, converted=converted).installed())
+        self.store.create_from_file(self.layout.package(converted.key), path)
+        return replace(package, converted=converted)
 
     def fetch(self, package: PackageFile) -> Path:
         """A verified local copy of a package: from the local cache, else from the store; a
@@ -234,8 +189,7 @@ class PackageCache:
         path = self.local.get(package)
         if path is not None:
             return path
-        staged = self.local.staging()
-        try:
+        with self.local.staging() as staged:
             try:
                 with self._long_transfer("downloading", package.filename, staged, package.size or 0):
                     self.store.download(self.layout.package(package.key), staged)
@@ -244,11 +198,9 @@ class PackageCache:
                 broken = (f"{package.filename} is missing from the store {self.store.url}"
                           if isinstance(problem, ObjectMissing) else str(problem))
                 try:  # one quick try: a worker may well have no internet
-                    download(package.url, staged, self.index_url, attempts=1, timeout=15)
+                    self.downloader.fetch(package.url, staged, package.size, package.filename)
                     verify(staged, package, package.url)
                 except WorkError:
                     raise WorkError(f"{broken}, and its source {package.url} cannot replace it; "
                                     "run `mfci warm` again (and `mfci verify`)") from None
             return self.local.adopt(staged, package)
-        finally:
-            staged.unlink(missing_ok=True)

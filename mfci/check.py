@@ -6,24 +6,31 @@ and the same hit test, one small read per (spec_id, arch); nothing resolved, not
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 
-from .layout import Layout
-from .plan import Plan
+from .config import Settings
+from .discover import DiscoveryOptions
+from .errors import WorkError
+from .lookup import published
+from .plan import Plan, PlanOptions, plan_flows
+from .pythons import KnownPythons
+from .status import Status
 from .store import Store
-from .warm import Outcome, WarmOptions, plan_flows, published
 
 
-def check(store: Store, options: WarmOptions) -> Plan:
-    plan = plan_flows(options)
-    layout = Layout.from_config()
+def check(settings: Settings, store: Store, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
+    plan = plan_flows(options, DiscoveryOptions.of(settings), settings.spec_inputs, known)
 
     def one(key: tuple[str, str]) -> None:
-        pointer = published(store, layout, *key)
+        try:
+            pointer = published(store, settings.layout, settings.policy, *key)
+        except WorkError as error:  # a malformed pointer: that pair's rows fail, by name
+            plan.fail(*key, str(error))
+            return
         if pointer:
-            plan.settle(*key, **asdict(Outcome.hit(pointer)))
+            plan.settle(*key, status=Status.HIT, env_id=pointer.env_id, resolved_by=pointer.resolved_by,
+                        resolved_at=pointer.resolved_at)
         else:
-            plan.settle(*key, status="missing")
+            plan.settle(*key, status=Status.MISSING)
 
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         list(pool.map(one, sorted(plan.specs)))

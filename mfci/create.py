@@ -2,17 +2,16 @@
 
 Every file is sha256-verified before install. An environment folder carries a marker
 that says whose it is and whether it is complete; a half-built one of ours is rebuilt,
-a folder that is not ours is never touched. One OS file lock per environment (released
-by the OS if its holder dies) keeps concurrent creators from building it twice.
-This module is imported by the remote bootstrap: stdlib and filelock only.
+a folder that is not ours is never touched. One OS file lock per environment folder —
+beside the folder, named by its resolved path, so every process that builds there takes
+the same lock — keeps concurrent creators from building it twice (released by the OS if
+its holder dies). No interpreter is downloaded: the record's python must be on this
+machine. This module is imported by the remote bootstrap: stdlib and filelock only.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,8 +19,11 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from .arch import current_arch
 from .cache import PackageCache
 from .errors import UsageError, WorkError
+from .io.files import atomic_write_json, read_json_file
+from .io.process import run
 from .record import EnvRecord
 
 MARKER = ".mfci-env.json"
@@ -32,22 +34,19 @@ def python_path(prefix: Path) -> Path:
 
 
 def _marker(prefix: Path) -> dict | None:
-    try:
-        return json.loads((prefix / MARKER).read_text())
-    except (OSError, ValueError):
-        return None
+    marker = read_json_file(prefix / MARKER)
+    return marker if isinstance(marker, dict) else None
 
 
 def _write_marker(prefix: Path, record: EnvRecord, state: str) -> None:
-    staged = prefix / (MARKER + ".tmp")
-    staged.write_text(json.dumps({"env_id": record.env_id, "spec_id": record.spec_id,
-                                  "arch": record.arch, "state": state}))
-    staged.replace(prefix / MARKER)
+    atomic_write_json(prefix / MARKER, {"env_id": record.env_id, "spec_id": record.spec_id,
+                                        "arch": record.arch, "state": state})
 
 
 def is_complete(prefix: Path, env_id: str) -> bool:
     marker = _marker(prefix)
-    return bool(marker) and marker.get("env_id") == env_id and marker.get("state") == "complete"
+    return (bool(marker) and marker.get("env_id") == env_id and marker.get("state") == "complete"
+            and python_path(prefix).exists())
 
 
 def _prepare(prefix: Path, record: EnvRecord) -> bool:
@@ -67,7 +66,7 @@ def _prepare(prefix: Path, record: EnvRecord) -> bool:
 
 
 def _interpreter(record: EnvRecord) -> str:
-    """This python when it is the record's version, else let uv find one of that version."""
+    """This python when it is the record's version, else a request uv resolves locally."""
     running = "%d.%d.%d" % sys.version_info[:3]
     wanted = record.python.split(".")
     if running.split(".")[: len(wanted)] == wanted:
@@ -75,17 +74,11 @@ def _interpreter(record: EnvRecord) -> str:
     return record.python
 
 
-def _run(command: list[str], what: str) -> None:
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        detail = " ".join((done.stderr or done.stdout).split())[:400]
-        raise WorkError(f"{what} failed: {detail}")
-
-
-def lock_for(locks: Path, prefix: Path, timeout: float) -> FileLock:
-    locks.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(str(prefix.absolute()).encode()).hexdigest()[:24]
-    return FileLock(locks / f"{name}.lock", timeout=timeout)
+def lock_for(prefix: Path, timeout: float) -> FileLock:
+    """The lock of an environment folder: beside it, named after its resolved path."""
+    resolved = prefix.resolve()
+    resolved.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(resolved.parent / f".{resolved.name}.mfci-lock", timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -94,36 +87,60 @@ class Environment:
     built: bool   # False: it was already there, complete
 
 
-def create(record: EnvRecord, prefix: Path, cache: PackageCache, uv: str, locks: Path,
-           timeout: float, jobs: int = 8) -> Environment:
-    """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
-    lock = lock_for(locks, prefix, timeout)
-    try:
-        with lock:
-            if _prepare(prefix, record):
-                return Environment(python_path(prefix), built=False)
-            if record.arch != current_arch():
-                raise UsageError(f"environment {record.env_id} is for {record.arch}; this machine is {current_arch()}")
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                files = dict(zip(record.packages, pool.map(cache.fetch, record.packages)))
-            conda = [path for package, path in files.items() if package.kind == "conda"]
-            wheels = [path for package, path in files.items() if package.kind == "pypi"]
-            prefix.mkdir(parents=True, exist_ok=True)
-            _write_marker(prefix, record, "building")
-            if conda:  # conda provides python itself
-                install_conda(conda, prefix, record.arch, locks.parent / "conda-pkgs")
-            else:
-                _run([uv, "venv", "--quiet", "--allow-existing", "--python", _interpreter(record), str(prefix)],
-                     f"creating the python {record.python} environment at {prefix}")
-            if wheels:
-                _run([uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index",
-                      "--python", str(python_path(prefix)), *map(str, wheels)],
-                     f"installing {len(wheels)} wheels into {prefix}")
-            _write_marker(prefix, record, "complete")
-            return Environment(python_path(prefix), built=True)
-    except Timeout:
-        raise WorkError(f"waited {timeout:.0f}s for the lock {lock.lock_file} (held by another process "
-                        "building the same environment); raise METAFLOW_CONDA_LOCK_TIMEOUT to wait longer") from None
+@dataclass(frozen=True)
+class Installer:
+    """What building environments on this machine needs, made once by the entry point."""
+
+    cache: PackageCache
+    uv: str
+    extracted: Path           # py-rattler's cache of extracted conda packages
+    lock_timeout: float
+    tool_timeout: float
+    jobs: int = 8
+
+    def create(self, record: EnvRecord, prefix: Path) -> Environment:
+        """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
+        try:
+            lock = lock_for(prefix, self.lock_timeout)
+        except OSError as error:
+            raise WorkError(f"cannot create {prefix}: {error.strerror or error}") from None
+        try:
+            with lock:
+                if _prepare(prefix, record):
+                    return Environment(python_path(prefix), built=False)
+                self._build(record, prefix)
+                return Environment(python_path(prefix), built=True)
+        except Timeout:
+            raise WorkError(f"waited {self.lock_timeout:.0f}s for the lock {lock.lock_file} (held by another "
+                            "process building the same environment); raise METAFLOW_CONDA_LOCK_TIMEOUT to "
+                            "wait longer") from None
+
+    def _build(self, record: EnvRecord, prefix: Path) -> None:
+        if record.arch != current_arch():
+            raise UsageError(f"environment {record.env_id} is for {record.arch}; this machine is {current_arch()}")
+        installed = [package.installed() for package in record.packages]
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            files = list(zip(installed, pool.map(self.cache.fetch, installed)))
+        conda = [path for package, path in files if package.kind == "conda"]
+        wheels = [path for package, path in files if package.kind == "pypi"]
+        prefix.mkdir(parents=True, exist_ok=True)
+        _write_marker(prefix, record, "building")
+        if conda:  # conda provides python itself
+            install_conda(conda, prefix, record.arch, self.extracted)
+        else:
+            done = run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
+                        "--python", _interpreter(record), str(prefix)],
+                       timeout=self.tool_timeout, what=f"creating the python {record.python} environment")
+            if not done.ok:
+                raise WorkError(f"no python {record.python} on this machine for environment {record.env_id[:12]} "
+                                f"(mfci never downloads an interpreter): {done.error_text()}")
+        if wheels:
+            run([self.uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index", "--no-config",
+                 "--python", str(python_path(prefix)), *map(str, wheels)],
+                timeout=self.tool_timeout, what=f"installing {len(wheels)} wheels into {prefix}", check=True)
+        if not python_path(prefix).exists():
+            raise WorkError(f"environment {record.env_id[:12]} at {prefix} has no bin/python after install")
+        _write_marker(prefix, record, "complete")
 
 
 def install_conda(archives: list[Path], prefix: Path, arch: str, extracted: Path) -> None:
@@ -146,21 +163,22 @@ def install_conda(archives: list[Path], prefix: Path, arch: str, extracted: Path
         raise WorkError(f"installing {len(archives)} conda packages into {prefix} failed: {error}") from None
 
 
-def current_arch() -> str:
-    """This machine in conda's terms, linux-aarch64 included."""
-    import platform
-
-    system, machine = platform.system(), platform.machine().lower()
-    if system == "Darwin":
-        return "osx-arm64" if machine == "arm64" else "osx-64"
-    if machine in ("aarch64", "arm64"):
-        return "linux-aarch64"
-    return "linux-64"
-
-
 def env_folder(cache_root: Path, env_id: str) -> Path:
     return cache_root / "envs" / env_id
 
 
-def default_locks(cache_root: Path) -> Path:
-    return cache_root / "locks"
+def local_installer(settings, store, note=None, uv: str | None = None) -> Installer:
+    """The installer of this machine: its package cache, its uv, the settings' timeouts.
+    A package the store lacks is fetched once from its source, quickly given up on."""
+    from .cache import LocalPackages
+    from .io.http import Downloader
+
+    cache_root = settings.cache_dir
+    downloader = Downloader(settings.credentials, attempts=1, connect_seconds=10)
+    cache = PackageCache(store, settings.layout, LocalPackages(cache_root / "pkgs"), downloader, note=note)
+    if uv is None:
+        from .io.process import uv_binary
+
+        uv = uv_binary()
+    return Installer(cache, uv, cache_root / "conda-pkgs", settings["CONDA_LOCK_TIMEOUT"],
+                     settings["CONDA_MFCI_TOOL_TIMEOUT"])

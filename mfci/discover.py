@@ -2,7 +2,7 @@
 
 Each flow file runs in its own process (`python flow.py --environment=pypi mfci dump`),
 with the flow's folder as working directory, a timeout, its own process group (killed
-whole on timeout) and an environment without cloud credentials: discovery executes
+whole on timeout) and an environment without credentials of any kind: discovery executes
 the user's module code, and treats it as untrusted.
 
 Two ways to run them (CONDA_MFCI_DISCOVERY): `fork` (default) forks each flow's process
@@ -17,26 +17,26 @@ import ast
 import json
 import os
 import re
-import signal
-import subprocess
+import stat
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from .discovery_cache import DiscoveryCache, dependency_digests
 from .errors import UsageError
 from .flow_runner import dump_arguments
+from .io.files import read_json_file
+from .io.process import ToolFailed, ToolTimedOut, run
+from .secrets import is_secret_variable, scrub
 from .spec import StepRequirement
 
 SKIPPED_FOLDERS = {".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".metaflow",
                    "site-packages", ".tox", ".mypy_cache", ".pytest_cache", "build", "dist"}
-SECRET_VARIABLES = re.compile(
-    r"^(AWS_|AZURE_|GOOGLE_|GCLOUD_|GCP_|CLOUDSDK_|ARM_|ACTIONS_ID_TOKEN|ACTIONS_RUNTIME_TOKEN)"
-    r"|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|ACCESS_KEY|API_KEY|CONNECTION_STRING",
-    re.IGNORECASE,
-)
+# No flow file is this large; a larger *.py (generated code) is not read whole.
+FLOW_FILE_CAP = 8 << 20
 
 
 @dataclass(frozen=True)
@@ -48,28 +48,89 @@ class FlowReport:
     step_errors: dict = field(default_factory=dict)
 
 
-def find_flow_files(paths: list[str]) -> list[Path]:
+@dataclass(frozen=True)
+class DiscoveryOptions:
+    timeout: float
+    mode: str = "fork"
+    cache_folder: Path | None = None
+    environment: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, settings) -> "DiscoveryOptions":
+        return cls(settings["CONDA_MFCI_DISCOVERY_TIMEOUT"], settings["CONDA_MFCI_DISCOVERY"],
+                   settings.cache_dir / "discovery", flow_environment(settings))
+
+
+def flow_environment(settings) -> dict:
+    """The environment flow code runs in during discovery: the user's, minus every
+    credential — cloud keys, tokens, Metaflow's service key and headers, index and channel
+    URLs with credentials — including those a Metaflow profile would hand it."""
+    environment = {k: v for k, v in settings.environ.items() if not is_secret_variable(k, v)}
+    for name, value in settings.metaflow_files.items():
+        if name not in environment and is_secret_variable(name, json.dumps(value)):
+            # An empty value of the same shape shadows the profile's (Metaflow parses it).
+            environment[name] = "{}" if isinstance(value, dict) else "[]" if isinstance(value, list) else ""
+    for name, value in list(settings.environ.items()):
+        if name.startswith("METAFLOW_CONDA_") and "://" in value and name not in environment:
+            environment[name] = scrub(value)  # the setting stays, its credentials go
+    environment["METAFLOW_USER"] = settings.user
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    return environment
+
+
+def _with_scratch(environment: Mapping[str, str], scratch: str) -> dict:
+    # Keep discovery from leaving a .metaflow folder in the user's repository.
+    return {**environment, "METAFLOW_DATASTORE_SYSROOT_LOCAL": scratch}
+
+
+@dataclass
+class Scan:
+    files: list[Path] = field(default_factory=list)       # flow files to run
+    problems: list[FlowReport] = field(default_factory=list)  # files that could not be read
+    notes: list[str] = field(default_factory=list)        # files passed over, and why
+
+
+def find_flow_files(paths: list[str]) -> Scan:
     """Python files that import Metaflow and run a flow as a script."""
-    found: list[Path] = []
+    scan = Scan()
     for given in paths:
         path = Path(given)
         if not path.exists():
             raise UsageError(f"{given}: no such file or folder")
         if path.is_file():
-            found.append(path)
+            scan.files.append(path)
             continue
         for root, folders, files in os.walk(path):
             folders[:] = sorted(f for f in folders if f not in SKIPPED_FOLDERS and not f.startswith("."))
-            found += [Path(root, name) for name in sorted(files)
-                      if name.endswith(".py") and _looks_like_flow(Path(root, name))]
-    return found
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    _classify(Path(root, name), scan)
+    return scan
 
 
-def _looks_like_flow(path: Path) -> bool:
+def _classify(path: Path, scan: Scan) -> None:
     try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return False
+        info = path.stat()
+    except OSError as error:
+        scan.notes.append(f"skipped {path}: {error.strerror}")
+        return
+    if not stat.S_ISREG(info.st_mode):
+        scan.notes.append(f"skipped {path}: not a regular file")
+        return
+    if info.st_size > FLOW_FILE_CAP:
+        scan.notes.append(f"skipped {path}: {info.st_size >> 20} MB, larger than any flow file")
+        return
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read(FLOW_FILE_CAP).decode(errors="replace")
+    except OSError as error:
+        scan.problems.append(FlowReport(str(path), error=f"cannot read the file: {error.strerror}"))
+        return
+    if _looks_like_flow(text):
+        scan.files.append(path)
+
+
+def _looks_like_flow(text: str) -> bool:
     if "metaflow" not in text or "FlowSpec" not in text:
         return False
     try:
@@ -77,17 +138,7 @@ def _looks_like_flow(path: Path) -> bool:
     except SyntaxError:
         return True  # a broken flow is still a flow: report it
     has_class = any(isinstance(node, ast.ClassDef) and node.bases for node in tree.body)
-    has_main = "__main__" in text
-    return has_class and has_main
-
-
-def scrubbed_environment(scratch: str) -> dict:
-    environment = {k: v for k, v in os.environ.items() if not SECRET_VARIABLES.search(k)}
-    environment.setdefault("METAFLOW_USER", os.environ.get("METAFLOW_USER") or "mfci")
-    # Keep discovery from leaving a .metaflow folder in the user's repository.
-    environment.setdefault("METAFLOW_DATASTORE_SYSROOT_LOCAL", scratch)
-    environment["PYTHONDONTWRITEBYTECODE"] = "1"
-    return environment
+    return has_class and "__main__" in text
 
 
 def _last_error_line(output: str, file_name: str) -> str:
@@ -104,25 +155,21 @@ def _last_error_line(output: str, file_name: str) -> str:
     return "failed without a message"
 
 
-def dump_flow(path: Path, timeout: float, python: str = sys.executable) -> FlowReport:
+def dump_flow(path: Path, options: DiscoveryOptions, python: str = sys.executable) -> FlowReport:
     display = str(path)
     with tempfile.TemporaryDirectory(prefix="mfci-discover-") as scratch:
         output = Path(scratch, "dump.json")
-        command = [python, path.name, *dump_arguments(str(output))]
-        process = subprocess.Popen(
-            command, cwd=path.parent.absolute(), env=scrubbed_environment(scratch),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-            text=True, start_new_session=True,
-        )
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return _timed_out(display, timeout)
-        if process.returncode != 0 or not output.exists():
-            return FlowReport(display, error=_last_error_line(stderr or stdout, path.name))
-        data = json.loads(output.read_text())
+            done = run([python, path.name, *dump_arguments(str(output))], timeout=options.timeout,
+                       what="loading the flow", cwd=path.parent.absolute(),
+                       env=_with_scratch(options.environment, scratch))
+        except ToolTimedOut:
+            return _timed_out(display, options.timeout)
+        except ToolFailed as error:
+            return FlowReport(display, error=str(error))
+        data = read_json_file(output)
+        if done.returncode != 0 or not isinstance(data, dict):
+            return FlowReport(display, error=_last_error_line(done.stderr or done.stdout, path.name))
     return _report(display, data)
 
 
@@ -147,15 +194,21 @@ def _report(display: str, data: dict) -> FlowReport:
     return FlowReport(display, flow, tuple(requirements), step_errors=errors)
 
 
-def discover(paths: list[str], jobs: int, timeout: float, mode: str = "fork",
-             cache_folder: Path | None = None) -> list[FlowReport]:
-    files = find_flow_files(paths)
+@dataclass(frozen=True)
+class Discovery:
+    reports: list[FlowReport]
+    notes: list[str]
+
+
+def discover(paths: list[str], jobs: int, options: DiscoveryOptions) -> Discovery:
+    scan = find_flow_files(paths)
+    files = scan.files
     jobs = max(1, min(jobs, os.cpu_count() or 1))  # flows are CPU-bound: one per core at most
-    if mode == "subprocess" or not hasattr(os, "fork"):
-        return _in_fresh_processes(files, jobs, timeout)
+    if options.mode == "subprocess" or not hasattr(os, "fork"):
+        return Discovery(scan.problems + _in_fresh_processes(files, jobs, options), scan.notes)
     with tempfile.TemporaryDirectory(prefix="mfci-discover-") as scratch:
-        environment = scrubbed_environment(scratch)
-        cache = DiscoveryCache(cache_folder, environment) if cache_folder else None
+        environment = _with_scratch(options.environment, scratch)
+        cache = DiscoveryCache(options.cache_folder, environment) if options.cache_folder else None
         reports: dict[Path, FlowReport] = {}
         for path in files:
             dump = cache.get(path) if cache else None
@@ -164,23 +217,15 @@ def discover(paths: list[str], jobs: int, timeout: float, mode: str = "fork",
         # A folder that holds its own metaflow_extensions changes what `import metaflow`
         # loads for its flows: those run in a fresh python, as they would by hand.
         forkable = [p for p in files if p not in reports and not (p.parent / "metaflow_extensions").exists()]
-        reports |= _forked(forkable, jobs, timeout, scratch, environment, cache)
+        reports |= _forked(forkable, jobs, options.timeout, scratch, environment, cache)
         rest = [p for p in files if p not in reports]
-        reports |= dict(zip(rest, _in_fresh_processes(rest, jobs, timeout)))
-    return [reports[path] for path in files]
+        reports |= dict(zip(rest, _in_fresh_processes(rest, jobs, options)))
+    return Discovery(scan.problems + [reports[path] for path in files], scan.notes)
 
 
-def discover_with_settings(paths: list[str], jobs: int) -> list[FlowReport]:
-    """discover() as the configuration says: timeout, mode, and the cache folder."""
-    from . import config
-
-    return discover(paths, jobs, config.get("CONDA_MFCI_DISCOVERY_TIMEOUT"), config.get("CONDA_MFCI_DISCOVERY"),
-                    config.cache_dir() / "discovery")
-
-
-def _in_fresh_processes(files: list[Path], jobs: int, timeout: float) -> list[FlowReport]:
+def _in_fresh_processes(files: list[Path], jobs: int, options: DiscoveryOptions) -> list[FlowReport]:
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(lambda f: dump_flow(f, timeout), files))
+        return list(pool.map(lambda f: dump_flow(f, options), files))
 
 
 def _forked(files: list[Path], jobs: int, timeout: float, scratch: str, environment: dict,
@@ -195,32 +240,29 @@ def _forked(files: list[Path], jobs: int, timeout: float, scratch: str, environm
                                                for part in ("output", "log", "depends")}}
              for index, path in enumerate(files)]
     request = {"jobs": jobs, "timeout": timeout, "flows": flows}
-    runner = subprocess.Popen(
-        [sys.executable, "-m", "mfci.flow_runner"], cwd=scratch, env=environment,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        start_new_session=True,
-    )
+    # The runner bounds each flow itself; this bounds the runner (one flow's time per
+    # round of `jobs` flows, and one more to import Metaflow).
     try:
-        stdout, _ = runner.communicate(json.dumps(request), timeout=timeout * (len(files) + 1))
-    except subprocess.TimeoutExpired:
-        runner.terminate()  # it kills its children's process groups
-        stdout, _ = runner.communicate()
+        done = run([sys.executable, "-m", "mfci.flow_runner"], timeout=timeout * (len(files) // jobs + 2),
+                   what="loading the flows", cwd=scratch, env=environment, input=json.dumps(request))
+        stdout = done.stdout
+    except ToolFailed:
+        stdout = ""
     ignored = (sys.prefix, sys.base_prefix, sys.exec_prefix, scratch)
     reports = {}
     for line in stdout.splitlines():
-        done = json.loads(line)
-        path, flow = files[done["index"]], flows[done["index"]]
-        if done["timed_out"]:
+        finished = json.loads(line)
+        path, flow = files[finished["index"]], flows[finished["index"]]
+        if finished["timed_out"]:
             reports[path] = _timed_out(str(path), timeout)
             continue
-        output = Path(flow["output"])
-        if done["returncode"] != 0 or not output.exists():
+        dump = read_json_file(Path(flow["output"]))
+        if finished["returncode"] != 0 or not isinstance(dump, dict):
             log = Path(flow["log"]).read_text(errors="replace") if Path(flow["log"]).exists() else ""
             reports[path] = FlowReport(str(path), error=_last_error_line(log, path.name))
             continue
-        dump = json.loads(output.read_text())
-        if cache:
-            used = json.loads(Path(flow["depends"]).read_text())
+        used = read_json_file(Path(flow["depends"]))
+        if cache and isinstance(used, dict):
             cache.put(path, dump, dependency_digests(used, environment, ignored))
         reports[path] = _report(str(path), dump)
     return reports

@@ -19,6 +19,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from .io.files import atomic_write, read_json_file
+
 FORMAT = 1
 # Set by discovery itself (a scratch folder per run): not an input of the flow.
 OWN_VARIABLES = {"METAFLOW_DATASTORE_SYSROOT_LOCAL", "PYTHONDONTWRITEBYTECODE"}
@@ -133,11 +135,13 @@ class DiscoveryCache:
     def get(self, flow: Path) -> dict | None:
         """The flow's cached dump, if nothing it used has changed."""
         path = self._path(flow)
-        try:
-            entry = json.loads(path.read_text()) if path else None
-        except (OSError, ValueError):
+        entry = read_json_file(path) if path else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("depends"), dict) or "dump" not in entry:
             return None
-        if not entry or not still_current(entry["depends"], self.environment):
+        try:
+            if not still_current(entry["depends"], self.environment):
+                return None
+        except (AttributeError, KeyError, TypeError):
             return None
         return entry["dump"]
 
@@ -145,7 +149,7 @@ class DiscoveryCache:
         path = self._path(flow)
         if path is None:
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_suffix(f".{os.getpid()}.tmp")
-        staged.write_text(json.dumps({"dump": dump, "depends": depends}))
-        staged.replace(path)
+        try:
+            atomic_write(path, json.dumps({"dump": dump, "depends": depends}).encode())
+        except OSError:
+            pass  # a cache: the flow simply runs again next time

@@ -6,9 +6,9 @@ a flow step gives, so a file and a step with the same needs share one spec."""
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .errors import UsageError

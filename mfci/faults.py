@@ -1,25 +1,41 @@
-"""Crash injection for the crash-safety tests: with MFCI_KILL_AT=<checkpoint>[:<n>], the
-process SIGKILLs itself the n-th time (default 1st) it passes that checkpoint — the
-same death as `kill -9`, at a chosen point of the publish order."""
+"""The one seam for tests that inject faults: crash points in the publish order.
+
+In the product, `checkpoint` does nothing and reads nothing. An entry point calls
+`arm(settings_environ)` once; only when MFCI_KILL_AT=<checkpoint>[:<n>] is set does it
+install a checkpoint that SIGKILLs the process the n-th time (default 1st) it passes
+that point — the same death as `kill -9`, at a chosen point."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
-
-_passes: dict[str, int] = {}
-_lock = threading.Lock()
+from typing import Callable, Mapping
 
 
-def checkpoint(name: str) -> None:
-    wanted = os.environ.get("MFCI_KILL_AT")
+def _nothing(name: str) -> None:
+    return None
+
+
+checkpoint: Callable[[str], None] = _nothing
+
+
+def arm(environ: Mapping[str, str]) -> None:
+    wanted = environ.get("MFCI_KILL_AT")
     if not wanted:
         return
     point, _, nth = wanted.partition(":")
-    if point != name:
-        return
-    with _lock:
-        _passes[name] = _passes.get(name, 0) + 1
-        if _passes[name] >= int(nth or 1):
-            os.kill(os.getpid(), signal.SIGKILL)
+    passes = 0
+    lock = threading.Lock()
+
+    def kill_at(name: str) -> None:
+        nonlocal passes
+        if name != point:
+            return
+        with lock:
+            passes += 1
+            if passes >= int(nth or 1):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    global checkpoint
+    checkpoint = kill_at

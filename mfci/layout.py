@@ -23,16 +23,6 @@ class Layout:
     envs: str = "envs"
     installers: str = "remote-installers"
 
-    @classmethod
-    def from_config(cls) -> "Layout":
-        from . import config
-
-        return cls(
-            packages=config.get("CONDA_PACKAGES_DIRNAME"),
-            envs=config.get("CONDA_ENVS_DIRNAME"),
-            installers=config.get("CONDA_REMOTE_INSTALLER_DIRNAME"),
-        )
-
     def package(self, relative: str) -> str:
         return safe_relative_path(f"{self.packages}/{relative}")
 

@@ -9,14 +9,14 @@ CONDA_USE_REMOTE_LATEST picks whose publication counts:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkError
+from .io.files import atomic_write
 from .layout import Layout
+from .objects import AliasTarget, Pointer, moment, read_object
 from .record import EnvRecord
-from .store import ObjectMissing, Store
+from .store.base import Store
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Policy:
 
     @classmethod
     def parse(cls, value: str, me: str) -> "Policy":
+        """A CONDA_USE_REMOTE_LATEST value (already checked by the settings)."""
         value = value.strip()
         if value == ":none:":
             return cls(users=(), remote=False)
@@ -35,11 +36,12 @@ class Policy:
             return cls(users=(me,))
         return cls(users=tuple(u.strip() for u in value.split(",") if u.strip()))
 
-    @classmethod
-    def from_config(cls) -> "Policy":
-        from . import config
-
-        return cls.parse(config.get("CONDA_USE_REMOTE_LATEST"), config.username())
+    @property
+    def for_publishing(self) -> "Policy":
+        """Whose publication makes a pair published for warm and check: the one a run would
+        take; under :none: (runs take no pointer at all) anyone's, so that warming again
+        does not resolve everything again."""
+        return self if self.remote else Policy(users=None)
 
 
 class LocalPins:
@@ -54,46 +56,36 @@ class LocalPins:
     def get(self, spec_id: str, arch: str) -> EnvRecord | None:
         try:
             return EnvRecord.from_bytes(self._path(spec_id, arch).read_bytes())
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def put(self, record: EnvRecord) -> None:
-        path = self._path(record.spec_id, record.arch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_suffix(".tmp")
-        staged.write_bytes(record.to_bytes())
-        staged.replace(path)
+        try:
+            atomic_write(self._path(record.spec_id, record.arch), record.to_bytes())
+        except OSError:
+            pass  # a pin is a convenience for :none: runs; the environment was found regardless
 
 
-def _read_pointer(store: Store, key: str) -> dict | None:
-    try:
-        return json.loads(store.read(key))
-    except ObjectMissing:
-        return None
-    except ValueError:
-        raise WorkError(f"{store.url}/{key} is not valid JSON; run `mfci verify`") from None
-
-
-def read_record(store: Store, key: str) -> EnvRecord | None:
-    """A published record, or None; one that fails validation is an error naming it."""
-    try:
-        return EnvRecord.from_bytes(store.read(key))
-    except ObjectMissing:
-        return None
-    except (KeyError, TypeError, ValueError) as error:
-        raise WorkError(f"{store.url}/{key} is not a valid environment record ({error}); run `mfci verify`") from None
-
-
-def find_pointer(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy) -> dict | None:
-    """The newest store pointer the policy accepts ({env_id, resolved_by, resolved_at}), or None."""
+def find_pointer(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy) -> Pointer | None:
+    """The newest store pointer the policy accepts, or None."""
     if not policy.remote:
         return None
     if policy.users is None:
         keys = [layout.latest(spec_id, arch)]
     else:
         keys = [layout.user_pointer(spec_id, arch, user) for user in policy.users]
-    pointers = [p for p in (_read_pointer(store, key) for key in keys) if p]
-    return max(pointers, key=lambda p: p.get("resolved_at", "")) if pointers else None
+    pointers = [p for p in (read_object(store, key, Pointer.from_json) for key in keys) if p]
+    return max(pointers, key=lambda p: moment(p.resolved_at)) if pointers else None
+
+
+def published(store: Store, layout: Layout, policy: Policy, spec_id: str, arch: str) -> Pointer | None:
+    """The pointer that makes a (spec, arch) pair a hit for warm and check."""
+    return find_pointer(store, layout, spec_id, arch, policy.for_publishing)
+
+
+def read_record(store: Store, key: str) -> EnvRecord | None:
+    """A published record, or None; one that fails validation is an error naming it."""
+    return read_object(store, key, EnvRecord.from_json)
 
 
 def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
@@ -103,7 +95,7 @@ def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
     newest = find_pointer(store, layout, spec_id, arch, policy)
     if newest is None:
         return None
-    record = read_record(store, layout.record(spec_id, arch, newest["env_id"]))
+    record = read_record(store, layout.record(spec_id, arch, newest.env_id))
     if record is None:
         return None
     if pins:
@@ -111,12 +103,14 @@ def find(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy,
     return record
 
 
+def read_alias(store: Store, layout: Layout, alias) -> AliasTarget | None:
+    return read_object(store, alias.key(layout), AliasTarget.from_json)
+
+
 def find_by_alias(store: Store, layout: Layout, alias, arch: str) -> EnvRecord | None:
     """A named environment's record for the arch: the alias, then the record (2 reads)."""
-    from .alias import read_alias
-
     target = read_alias(store, layout, alias)
-    env_id = (target or {}).get("envs", {}).get(arch)
+    env_id = target.envs.get(arch) if target else None
     if not env_id:
         return None
-    return read_record(store, layout.record(target["spec_id"], arch, env_id))
+    return read_record(store, layout.record(target.spec_id, arch, env_id))

@@ -4,13 +4,14 @@ cut into the share of one shard of a matrix."""
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 
-from .discover import FlowReport
-from .errors import MfciError, UsageError
+from .discover import Discovery, DiscoveryOptions, FlowReport, discover
+from .errors import MfciError
+from .pythons import KnownPythons
+from .shard import Shard
 from .spec import EnvSpec, SpecInputs, StepRequirement, build_spec
+from .status import Status
 
 
 @dataclass
@@ -18,7 +19,7 @@ class Row:
     requirement: StepRequirement
     arch: str
     spec: EnvSpec | None = None
-    status: str = "pending"       # resolved | hit | failed | skipped (check: hit | missing)
+    status: Status = Status.PENDING
     env_id: str | None = None
     message: str | None = None
     resolved_by: str | None = None
@@ -35,40 +36,21 @@ class Row:
             "python": self.spec.python if self.spec else None,
             "spec_id": self.spec.spec_id if self.spec else None,
             "env_id": self.env_id,
-            "status": self.status,
+            "status": str(self.status),
             "size": self.size,
             "seconds": self.seconds,
         }
 
 
 @dataclass(frozen=True)
-class Shard:
-    """Shard `index` of `count` matrix jobs sharing one work list (1-based, as users count).
+class PlanOptions:
+    """What `warm` and `check` cover: flows under paths, archs, pythons for unpinned steps."""
 
-    A (spec_id, arch) pair belongs to the shard its own hash names, not to a position in
-    the list: shards agree on every pair they both see even if one of them failed to load
-    a flow the others loaded, so the shards never overlap and never leave a gap."""
-
-    index: int = 1
-    count: int = 1
-
-    @classmethod
-    def parse(cls, text: str) -> "Shard":
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text)
-        if not match or not 1 <= int(match[1]) <= int(match[2]):
-            raise UsageError(f"--shard {text!r}: expected i/n with 1 <= i <= n, such as 2/3")
-        return cls(int(match[1]), int(match[2]))
-
-    @property
-    def whole(self) -> bool:
-        return self.count == 1
-
-    def owns(self, spec_id: str, arch: str) -> bool:
-        digest = hashlib.sha256(f"{spec_id}/{arch}".encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
+    paths: list[str]
+    archs: list[str]
+    pythons: list[str]
+    jobs: int
+    shard: Shard = Shard()
 
 
 @dataclass
@@ -76,6 +58,7 @@ class Plan:
     rows: list[Row] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)   # {file, step, message}
     specs: dict[tuple[str, str], EnvSpec] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)     # files passed over, and why
 
     def rows_for(self, spec_id: str, arch: str) -> list[Row]:
         return [r for r in self.rows if r.spec and r.spec.spec_id == spec_id and r.arch == arch]
@@ -88,6 +71,13 @@ class Plan:
                 setattr(row, name, value)
         return rows
 
+    def fail(self, spec_id: str, arch: str, message: str) -> list[Row]:
+        """Every row of a pair failed: one error line per flow step."""
+        rows = self.settle(spec_id, arch, status=Status.FAILED, message=message)
+        self.errors += [{"file": row.requirement.file, "step": row.requirement.step,
+                         "message": f"{row.requirement.flow} on {arch}: {message}"} for row in rows]
+        return rows
+
     def share(self, shard: Shard) -> "Plan":
         """The part of the plan one shard works on. What belongs to no pair (steps without
         an environment, flows or specs that failed) is every shard's: each one reports it,
@@ -96,11 +86,12 @@ class Plan:
             return self
         return Plan(rows=[r for r in self.rows if not r.spec or shard.owns(r.spec.spec_id, r.arch)],
                     errors=list(self.errors),
-                    specs={key: spec for key, spec in self.specs.items() if shard.owns(*key)})
+                    specs={key: spec for key, spec in self.specs.items() if shard.owns(*key)},
+                    notes=list(self.notes))
 
 
-def make_plan(reports: list[FlowReport], archs: list[str], pythons: list[str],
-              inputs: SpecInputs) -> Plan:
+def make_plan(reports: list[FlowReport], archs: list[str], pythons: list[str], inputs: SpecInputs,
+              known: KnownPythons | None = None) -> Plan:
     plan = Plan()
     for report in reports:
         if report.error:
@@ -108,22 +99,33 @@ def make_plan(reports: list[FlowReport], archs: list[str], pythons: list[str],
         for step, message in report.step_errors.items():
             plan.errors.append({"file": report.file, "step": step, "message": message})
         for requirement in report.steps:
-            _add_step(plan, requirement, archs, pythons, inputs)
+            _add_step(plan, requirement, archs, pythons, inputs, known)
     return plan
 
 
 def _add_step(plan: Plan, requirement: StepRequirement, archs: list[str], pythons: list[str],
-              inputs: SpecInputs) -> None:
+              inputs: SpecInputs, known: KnownPythons | None) -> None:
     if not requirement.uses_environment:
-        plan.rows += [Row(requirement, arch, status="skipped") for arch in archs]
+        plan.rows += [Row(requirement, arch, status=Status.SKIPPED) for arch in archs]
         return
     for python in ([requirement.python] if requirement.python else pythons):
         try:
             spec = build_spec(requirement, inputs, python)
-        except MfciError as error:
-            plan.rows += [Row(requirement, arch, status="failed", message=str(error)) for arch in archs]
+            if known is not None:
+                known.check(spec.python)
+        except (MfciError, ValueError) as error:
+            plan.rows += [Row(requirement, arch, status=Status.FAILED, message=str(error)) for arch in archs]
             plan.errors.append({"file": requirement.file, "step": requirement.step, "message": str(error)})
             continue
         for arch in archs:
             plan.rows.append(Row(requirement, arch, spec))
             plan.specs[(spec.spec_id, arch)] = spec
+
+
+def plan_flows(options: PlanOptions, discovery: DiscoveryOptions, inputs: SpecInputs,
+               known: KnownPythons | None = None) -> Plan:
+    """Every flow under the paths, discovered and planned: this shard's share of the work."""
+    found: Discovery = discover(options.paths, options.jobs, discovery)
+    plan = make_plan(found.reports, options.archs, options.pythons, inputs, known)
+    plan.notes = list(found.notes)
+    return plan.share(options.shard)

@@ -5,48 +5,51 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, TypeVar
 
+from . import faults
 from .errors import WorkError
-from .faults import checkpoint
 from .layout import Layout
-from .plan import Shard
+from .objects import Manifest, Pointer, now, parse_object, read_object
 from .record import EnvRecord
-from .store import Store, VersionConflict
+from .shard import MAX_SHARDS, Shard
+from .store.base import Store, VersionConflict
 
 CAS_ATTEMPTS = 50
+T = TypeVar("T")
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def update_json(store: Store, key: str, change: Callable[[dict | None], dict | None]) -> dict | None:
-    """Read-modify-write one JSON object by compare-and-swap, retried on conflict."""
+def update_object(store: Store, key: str, parse: Callable[[object], T], change: Callable[[T | None], T | None]) -> T | None:
+    """Read-modify-write one small object by compare-and-swap, retried on conflict.
+    `change` gets the current object (None: absent) and returns the new one, or None to
+    leave it as it is."""
     for _ in range(CAS_ATTEMPTS):
         current = store.read_versioned(key)
-        before = json.loads(current.data) if current else None
+        try:
+            before = parse_object(current.data, parse) if current else None
+        except ValueError as error:
+            raise WorkError(f"{store.url}/{key} is not valid ({error}); run `mfci verify`") from None
         after = change(before)
         if after is None or after == before:
             return before
         try:
-            store.replace(key, json.dumps(after, indent=1, sort_keys=True).encode(),
+            data = after.to_json() if hasattr(after, "to_json") else after
+            store.replace(key, json.dumps(data, indent=1, sort_keys=True).encode(),
                           current.version if current else None)
             return after
         except VersionConflict:
             continue
-    raise WorkError(f"{key}: gave up after {CAS_ATTEMPTS} conflicting updates")
+    raise WorkError(f"{store.url}/{key}: gave up after {CAS_ATTEMPTS} conflicting updates")
 
 
 def publish_record(store: Store, layout: Layout, record: EnvRecord) -> None:
     store.create(layout.record(record.spec_id, record.arch, record.env_id), record.to_bytes())
-    checkpoint("record-published")
-    pointer = {"env_id": record.env_id, "resolved_by": record.resolved_by, "resolved_at": record.resolved_at}
+    faults.checkpoint("record-published")
+    pointer = Pointer(record.env_id, record.resolved_by, record.resolved_at)
     for key in (layout.latest(record.spec_id, record.arch),
                 layout.user_pointer(record.spec_id, record.arch, record.resolved_by)):
-        update_json(store, key, lambda _old: pointer)
-        checkpoint("pointer-updated")
+        update_object(store, key, Pointer.from_json, lambda old: pointer if pointer.newer_than(old) else None)
+        faults.checkpoint("pointer-updated")
 
 
 def _by_key(entries: list[dict]) -> dict[str, dict]:
@@ -57,12 +60,11 @@ def merge_manifest(store: Store, layout: Layout, repository: str, ref: str, entr
     """Add this warm's (file, step, arch) → env entries to the repository's manifest."""
     key = layout.manifest(repository)
 
-    def merge(old: dict | None) -> dict:
-        merged = {**(old or {}).get("entries", {}), **_by_key(entries)}
-        return {"repository": repository, "ref": ref, "updated_at": now(), "entries": merged}
+    def merge(old: Manifest | None) -> Manifest:
+        return Manifest(repository, ref, {**(old.entries if old else {}), **_by_key(entries)}, now())
 
-    update_json(store, key, merge)
-    checkpoint("manifest-merged")
+    update_object(store, key, Manifest.from_json, merge)
+    faults.checkpoint("manifest-merged")
     return key
 
 
@@ -71,9 +73,8 @@ def publish_manifest_part(store: Store, layout: Layout, repository: str, ref: st
     """One shard's entries, kept apart until `mfci manifest merge` (written even when empty:
     the merge counts parts to know that every shard finished)."""
     key = layout.manifest_part(repository, ref, shard.index, shard.count)
-    part = {"repository": repository, "ref": ref, "shard": str(shard), "updated_at": now(),
-            "entries": _by_key(entries)}
-    update_json(store, key, lambda _old: part)
+    part = Manifest(repository, ref, _by_key(entries), now(), str(shard))
+    update_object(store, key, Manifest.from_json, lambda _old: part)
     return key
 
 
@@ -89,7 +90,7 @@ def merge_manifest_parts(store: Store, layout: Layout, repository: str, ref: str
     sets: dict[int, dict[int, str]] = {}
     for key in store.list(folder):
         match = _PART_NAME.fullmatch(key.rsplit("/", 1)[-1])
-        if match:
+        if match and 1 <= int(match[1]) <= int(match[2]) <= MAX_SHARDS:
             sets.setdefault(int(match[2]), {})[int(match[1])] = key
     if not sets:
         raise WorkError(f"no shard manifests for {repository} at {ref} under {store.url}/{folder}; "
@@ -97,8 +98,10 @@ def merge_manifest_parts(store: Store, layout: Layout, repository: str, ref: str
     complete = {count: parts for count, parts in sets.items() if len(parts) == count}
     if not complete:
         count, parts = max(sets.items(), key=lambda item: len(item[1]))
-        missing = ", ".join(f"{i}/{count}" for i in range(1, count + 1) if i not in parts)
-        raise WorkError(f"{repository} at {ref}: no manifest part yet from shard {missing}")
+        missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in parts]
+        shown = ", ".join(missing[:10]) + (f" (and {len(missing) - 10} more)" if len(missing) > 10 else "")
+        raise WorkError(f"{repository} at {ref}: no manifest part yet from shard {shown}")
     used = sorted(key for parts in complete.values() for key in parts.values())
-    entries = [entry for key in used for entry in json.loads(store.read(key))["entries"].values()]
+    entries = [entry for key in used for entry in (read_object(store, key, Manifest.from_json) or
+                                                    Manifest(repository, ref, {})).entries.values()]
     return merge_manifest(store, layout, repository, ref, entries), used

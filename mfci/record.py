@@ -1,8 +1,10 @@
 """The exact result of a resolution: the files an environment is made of.
 
 An EnvRecord is immutable once published under envs/<spec_id>/<arch>/<env_id>.json.
-Its env_id is a hash of the files alone, so the same resolution gives the same id on
-any machine. This module is stdlib-only: remote workers import it.
+Its env_id is a hash of the files alone — the channel's or index's own files, never a
+local conversion of them — so the same resolution gives the same id on any machine.
+Records come from stores other people write: `from_json` refuses any shape it does not
+expect. This module is stdlib-only: remote workers import it.
 """
 
 from __future__ import annotations
@@ -10,11 +12,45 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
+from .arch import ALL_ARCHS
 from .urls import safe_relative_path
 
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2          # 2: packages may carry a `converted` archive
+READABLE_FORMATS = (1, 2)
+KINDS = ("pypi", "conda")
+SHA256 = re.compile(r"[0-9a-f]{64}")
+ENV_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def check_format(data: dict, readable: tuple[int, ...], what: str) -> None:
+    """Refuse an object written by a newer mfci in a format this one cannot read."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a {what} is a JSON object, not {type(data).__name__}")
+    version = data.get("format", 1)
+    if version not in readable:
+        raise ValueError(f"{what} format {version!r} is not one this mfci reads ({', '.join(map(str, readable))}); "
+                         "upgrade mfci")
+
+
+def _text(data: dict, name: str, required: bool = True) -> str:
+    value = data.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or (required and not value):
+        raise ValueError(f"{name} must be a non-empty string")
+    return value
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The same conda package in the other archive format, made by a warm (CONDA_PREFERRED_FORMAT)."""
+
+    filename: str
+    sha256: str
+    size: int | None
+    key: str
 
 
 @dataclass(frozen=True)
@@ -22,24 +58,59 @@ class PackageFile:
     name: str
     version: str
     kind: str          # "pypi" (wheel) or "conda"
-    url: str           # where it came from, credentials removed
+    url: str           # where it came from, secrets removed
     filename: str
     sha256: str
     size: int | None
     key: str = ""      # where it lives in the store, relative to the packages folder
     md5: str | None = None  # conda channels give one; checked too when present
+    converted: Converted | None = None
 
     def __post_init__(self):
         # Records come from stores and indexes: nothing in them may point outside a folder.
-        if not re.fullmatch(r"[0-9a-f]{64}", self.sha256):
-            raise ValueError(f"{self.filename!r}: sha256 {self.sha256!r} is not a sha256")
-        if "/" in self.filename or safe_relative_path(self.filename) != self.filename:
-            raise ValueError(f"unsafe file name {self.filename!r}")
-        if self.key:
-            safe_relative_path(self.key)
+        if self.kind not in KINDS:
+            raise ValueError(f"{self.filename!r}: unknown package kind {self.kind!r} (known: {', '.join(KINDS)})")
+        files = [(self.filename, self.sha256, self.key)]
+        if self.converted:
+            files.append((self.converted.filename, self.converted.sha256, self.converted.key))
+        for filename, sha256, key in files:
+            if not isinstance(sha256, str) or not SHA256.fullmatch(sha256):
+                raise ValueError(f"{filename!r}: sha256 {sha256!r} is not a sha256")
+            if not isinstance(filename, str) or "/" in filename or safe_relative_path(filename) != filename:
+                raise ValueError(f"unsafe file name {filename!r}")
+            if key:
+                safe_relative_path(key)
+        if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
+            raise ValueError(f"{self.filename!r}: size {self.size!r} is not a size")
+
+    def installed(self) -> "PackageFile":
+        """The file an environment installs: the converted archive when there is one."""
+        if self.converted is None:
+            return self
+        c = self.converted
+        return replace(self, filename=c.filename, sha256=c.sha256, size=c.size, key=c.key, md5=None, converted=None)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if self.converted is None:
+            del data["converted"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PackageFile":
+        if not isinstance(data, dict):
+            raise ValueError("a package is a JSON object")
+        converted = data.get("converted")
+        if converted is not None:
+            if not isinstance(converted, dict):
+                raise ValueError("converted must be an object")
+            converted = Converted(_text(converted, "filename"), _text(converted, "sha256"), converted.get("size"),
+                                  _text(converted, "key"))
+        size = data.get("size")
+        return cls(name=_text(data, "name"), version=_text(data, "version", required=False),
+                   kind=_text(data, "kind"), url=_text(data, "url"), filename=_text(data, "filename"),
+                   sha256=_text(data, "sha256"), size=size, key=_text(data, "key", required=False),
+                   md5=data.get("md5") if isinstance(data.get("md5"), str) else None, converted=converted)
 
 
 @dataclass(frozen=True)
@@ -76,15 +147,22 @@ class EnvRecord:
 
     @classmethod
     def from_json(cls, data: dict) -> "EnvRecord":
+        check_format(data, READABLE_FORMATS, "environment record")
+        if data.get("arch") not in ALL_ARCHS:
+            raise ValueError(f"arch {data.get('arch')!r} is not one of {', '.join(ALL_ARCHS)}")
+        packages = data.get("packages")
+        if not isinstance(packages, list):
+            raise ValueError("packages must be a list")
+        spec = data.get("spec", {})
         record = cls(
-            spec_id=data["spec_id"],
+            spec_id=_text(data, "spec_id"),
             arch=data["arch"],
-            python=data["python"],
-            packages=tuple(PackageFile(**package) for package in data["packages"]),
-            spec=data.get("spec", {}),
-            resolver=data.get("resolver", ""),
-            resolved_by=data.get("resolved_by", ""),
-            resolved_at=data.get("resolved_at", ""),
+            python=_text(data, "python"),
+            packages=tuple(PackageFile.from_json(package) for package in packages),
+            spec=spec if isinstance(spec, dict) else {},
+            resolver=_text(data, "resolver", required=False),
+            resolved_by=_text(data, "resolved_by", required=False),
+            resolved_at=_text(data, "resolved_at", required=False),
         )
         if data.get("env_id") not in (None, record.env_id):
             raise ValueError(f"record {data.get('env_id')} does not match its own packages")

@@ -1,24 +1,23 @@
 """What the Metaflow extension does at launch: look each step up, create local ones.
 
-Called from metaflow_extensions/mfci with the requests Metaflow computed; returns where
-each step's environment is, and which steps were not warmed.
+Called from metaflow_extensions/mfci with the settings it read once and the requests
+Metaflow computed; returns where each step's environment is, and which steps were not
+warmed.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import config
-from .cache import LocalPackages, PackageCache
-from .create import create, current_arch, default_locks, env_folder
-from .layout import Layout
-from .lookup import LocalPins, Policy, find
+from .arch import current_arch
+from .config import Settings
+from .create import env_folder, local_installer
+from .lookup import LocalPins, find
 from .record import EnvRecord
-from .resolve.pypi_uv import uv_binary
-from .spec import StepRequirement, build_spec, spec_inputs
-from .store import open_store
+from .spec import StepRequirement, build_spec
 
 
 @dataclass(frozen=True)
@@ -35,40 +34,35 @@ class Launch:
     missing: dict[str, str]  # step -> why
 
 
-def place_steps(flow: str, requests: dict[str, dict], echo: Callable[[str], None],
+def place_steps(settings: Settings, flow: str, requests: dict[str, dict], echo: Callable[[str], None],
                 datastore: str | None = None) -> Launch:
     """`datastore` is the flow's datastore type: it picks the store root, as in the seed."""
-    store = open_store(datastore=datastore)
-    layout = Layout.from_config()
-    inputs = spec_inputs()
-    cache_root = config.cache_dir()
-    policy = Policy.from_config()
-    pins = LocalPins(cache_root / "pins")
-    packages = PackageCache(store, layout, LocalPackages(cache_root / "pkgs"), note=echo)
+    store = settings.open_store(datastore=datastore)
+    layout, inputs = settings.layout, settings.spec_inputs
+    pins = LocalPins(settings.cache_dir / "pins")
+    installer = None
     placements, missing = {}, {}
     for step, request in requests.items():
         requirement = StepRequirement.from_json("", flow, step, request)
         remote = request.get("remote_arch")
         arch = remote or current_arch()
         spec = build_spec(requirement, inputs)
-        record = find(store, layout, spec.spec_id, arch, policy, pins)
+        record = find(store, layout, spec.spec_id, arch, settings.policy, pins)
         if record is None:
             missing[step] = f"no environment published for spec {spec.spec_id[:12]} on {arch} in {store.url}"
             continue
         python = None
         if not remote:
-            python = create(record, env_folder(cache_root, record.env_id), packages, uv_binary(),
-                            default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT")).python
+            installer = installer or local_installer(settings, store, note=echo)
+            python = installer.create(record, env_folder(settings.cache_dir, record.env_id)).python
         echo(f"[mfci] {step}: environment {record.env_id[:12]} ({arch}) from {store.url}")
         placements[step] = Placement(record, python, bool(remote), store.url)
     return Launch(placements, missing)
 
 
-def bootstrap_command(placement: Placement, prefix: str) -> str:
+def bootstrap_command(settings: Settings, placement: Placement, prefix: str) -> str:
     """The shell line a remote task runs to build its environment from the store."""
-    import shlex
-
-    layout = Layout.from_config()
+    layout = settings.layout
     record = placement.record
     arguments = [
         "--root", placement.root,

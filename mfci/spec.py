@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from .errors import WorkError
-from .urls import scrub
+from .secrets import scrub
 
 SPEC_FORMAT = 1
 VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@")
@@ -97,11 +97,11 @@ def _with_id(**fields) -> EnvSpec:
 
 
 def canonical_python(value: str) -> str:
-    text = str(value).strip().removesuffix(".*")
-    try:
-        return str(Version(text))
-    except InvalidVersion:
-        raise WorkError(f"python version {value!r} is not a version") from None
+    """A pinned python as X.Y or X.Y.Z (`==3.11.*` and `3.11.*` are 3.11)."""
+    text = str(value).strip().removeprefix("==").removesuffix(".*").strip()
+    if not re.fullmatch(r"\d+\.\d+(\.\d+)?", text):
+        raise WorkError(f"python {value!r} is not a version X.Y or X.Y.Z (such as 3.11 or 3.11.9)")
+    return str(Version(text))
 
 
 def pypi_requirement(name: str, value: str | None) -> str:
@@ -174,14 +174,3 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | N
         system=system,
     )
 
-
-def spec_inputs() -> SpecInputs:
-    from . import config
-
-    return SpecInputs(
-        default_python=config.get("CONDA_MFCI_PYTHON"),
-        system_packages=config.get("CONDA_SYS_DEFAULT_PACKAGES"),
-        gpu_packages=config.get("CONDA_SYS_DEFAULT_GPU_PACKAGES"),
-        pypi_index=config.get("CONDA_DEFAULT_PYPI_SOURCE"),
-        channels=tuple(config.conda_channels()),
-    )

@@ -1,18 +1,11 @@
-"""URL handling shared by every stage: credentials never leave the process."""
+"""Paths derived from URLs: where a package lives in the store, a file's name, and the
+check that no path read from an index or a record escapes its folder."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
-
-def scrub(url: str) -> str:
-    """The URL without user:password@ (what may be stored, hashed or logged)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+from .secrets import scrub
 
 
 def safe_relative_path(path: str) -> str:
@@ -28,7 +21,8 @@ def safe_relative_path(path: str) -> str:
 def package_key(kind: str, url: str) -> str:
     """Where a package file lives under the store's packages folder: <kind>/<host>/<path>.
 
-    The layout Metaflow's own bootstrap reads (`<host><path>` under the package root)."""
+    The layout Metaflow's own bootstrap reads (`<host><path>` under the package root);
+    always of the scrubbed URL, so no secret is ever part of a key."""
     parts = urlsplit(scrub(url))
     host = parts.hostname or "local"
     if parts.port:
@@ -38,8 +32,3 @@ def package_key(kind: str, url: str) -> str:
 
 def filename(url: str) -> str:
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-
-
-def scrub_text(text: str) -> str:
-    """Remove credentials from every URL in a tool's output."""
-    return re.sub(r"(\w+://)[^/\s@]+@", r"\1", text)

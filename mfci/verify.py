@@ -1,26 +1,29 @@
 """`mfci verify`: every invariant a reader relies on, checked over a whole store.
 
 Records reference packages that exist and whose bytes match their sha256; pointers,
-aliases, installers and manifests reference records (or packages) that exist. This is
-maintenance, so it may list the store; nothing on the lookup path does.
+aliases, installers and manifests are well-formed and reference records (or packages)
+that exist. This is maintenance, so it may list the store; nothing on the lookup path does.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
-from .cache import digests_of
+from .errors import WorkError
+from .io.files import digests_of
 from .layout import Layout
+from .objects import AliasTarget, InstallerPointer, Manifest, Pointer, parse_object
 from .record import EnvRecord, PackageFile
 from .store import ObjectMissing, Store
 
-RECORD = re.compile(r"(?P<spec>[0-9a-f]{64})/(?P<arch>[^/]+)/(?P<env>[0-9a-f]{32})\.json")
-POINTER = re.compile(r"(?P<spec>[0-9a-f]{64})/(?P<arch>[^/]+)/(latest|users/[^/]+)\.json")
+RECORD = re.compile(r"(?P<spec>[^/]+)/(?P<arch>[^/]+)/(?P<env>[0-9a-f]{32})\.json")
+POINTER = re.compile(r"(?P<spec>[^/]+)/(?P<arch>[^/]+)/(latest|users/[^/]+)\.json")
+T = TypeVar("T")
 
 
 @dataclass
@@ -35,14 +38,17 @@ class Report:
                 "pointers": self.pointers}
 
 
-def _json(store: Store, key: str, report: Report) -> dict | None:
+def _read(store: Store, key: str, parse: Callable[[object], T], what: str, report: Report) -> T | None:
+    """The object as its shape, or None with a violation saying why it is not one."""
     try:
-        return json.loads(store.read(key))
+        return parse_object(store.read(key), parse)
     except ObjectMissing:
         return None
-    except ValueError:
-        report.violations.append(f"{key}: not valid JSON (a partial write?)")
-        return None
+    except ValueError as error:
+        report.violations.append(f"{key}: not a valid {what} ({error})")
+    except WorkError as error:
+        report.violations.append(f"{key}: {error}")
+    return None
 
 
 def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8) -> Report:
@@ -51,15 +57,21 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
     packages: dict[str, PackageFile] = {}
     records: set[tuple[str, str, str]] = set()
     envs_prefix = layout.envs + "/"
+
+    def expect_package(package: PackageFile, owner: str) -> None:
+        for listed in (package, *([package.installed()] if package.converted else [])):
+            key = layout.package(listed.key)
+            seen = key in packages
+            packages[key] = listed
+            if key not in keys and not seen:
+                report.violations.append(f"{key}: missing, but {owner} lists it")
+
     for key in sorted(k for k in keys if k.startswith(envs_prefix)):
         relative = key[len(envs_prefix):]
+        if relative.startswith("aliases/"):
+            continue
         if match := RECORD.fullmatch(relative):
-            data = _json(store, key, report)
-            try:
-                record = EnvRecord.from_json(data) if data is not None else None
-            except (KeyError, TypeError, ValueError) as error:
-                report.violations.append(f"{key}: not a valid environment record ({error})")
-                continue
+            record = _read(store, key, EnvRecord.from_json, "environment record", report)
             if record is None:
                 continue
             report.records += 1
@@ -67,32 +79,26 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
                 report.violations.append(f"{key}: holds environment {record.env_id}, not {match['env']}")
             records.add((match["spec"], match["arch"], match["env"]))
             for package in record.packages:
-                packages[layout.package(package.key)] = package
-    for key in sorted(packages):
-        if key not in keys:
-            report.violations.append(f"{key}: missing, but an environment record lists it")
+                expect_package(package, f"environment record {key}")
     for key in sorted(k for k in keys if k.startswith(envs_prefix)):
         relative = key[len(envs_prefix):]
-        if match := POINTER.fullmatch(relative):
-            report.pointers += 1
-            pointer = _json(store, key, report)
-            if pointer and (match["spec"], match["arch"], pointer.get("env_id")) not in records:
-                report.violations.append(f"{key}: points to environment {pointer.get('env_id')}, which has no record")
-        elif relative.startswith("aliases/"):
-            alias = _json(store, key, report) or {}
-            for arch, env_id in alias.get("envs", {}).items():
-                if (alias.get("spec_id"), arch, env_id) not in records:
+        if relative.startswith("aliases/"):
+            alias = _read(store, key, AliasTarget.from_json, "alias", report)
+            for arch, env_id in (alias.envs.items() if alias else ()):
+                if (alias.spec_id, arch, env_id) not in records:
                     report.violations.append(f"{key}: names environment {env_id} ({arch}), which has no record")
+        elif match := POINTER.fullmatch(relative):
+            report.pointers += 1
+            pointer = _read(store, key, Pointer.from_json, "pointer", report)
+            if pointer and (match["spec"], match["arch"], pointer.env_id) not in records:
+                report.violations.append(f"{key}: points to environment {pointer.env_id}, which has no record")
     for key in sorted(k for k in keys if k.startswith(layout.installers + "/")):
-        installer = _json(store, key, report) or {}
-        if "package" in installer:
-            package = PackageFile(**installer["package"])
-            packages[layout.package(package.key)] = package
-            if layout.package(package.key) not in keys:
-                report.violations.append(f"{key}: its wheel {package.filename} is missing")
+        installer = _read(store, key, InstallerPointer.from_json, "installer pointer", report)
+        if installer:
+            expect_package(installer.package, f"installer pointer {key}")
     for key in sorted(k for k in keys if k.startswith(layout.manifests + "/")):
-        manifest = _json(store, key, report) or {}
-        for name, entry in sorted(manifest.get("entries", {}).items()):
+        manifest = _read(store, key, Manifest.from_json, "manifest", report)
+        for name, entry in sorted(manifest.entries.items()) if manifest else ():
             if (entry.get("spec_id"), entry.get("arch"), entry.get("env_id")) not in records:
                 report.violations.append(f"{key}: entry {name} names environment {entry.get('env_id')}, which has no record")
     if check_bytes:
@@ -107,11 +113,13 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
 
 def _check_bytes(store: Store, key: str, package: PackageFile) -> str | None:
     with tempfile.TemporaryDirectory(prefix="mfci-verify-") as scratch:
-        path = Path(scratch, package.filename)
+        path = Path(scratch, "package")
         try:
             store.download(key, path)
         except ObjectMissing:
             return None  # reported above
+        except WorkError as error:
+            return f"{key}: {error}"
         sha256, _ = digests_of(path)
     if sha256 != package.sha256:
         return f"{key}: sha256 {sha256[:16]}… does not match the recorded {package.sha256[:16]}… (corrupted or truncated)"

@@ -14,17 +14,24 @@ from pathlib import Path
 
 import pytest
 
-from mfci import config
+from mfci.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
 
 
+# The machine's own index configuration (this kind of machine has a pip.conf with local
+# mirrors): tests start from none, and configure one where they test it.
+TOOL_VARIABLES = ("PIP_", "UV_", "CONDA_OVERRIDE", "CONDA_CHANNELS", "NETRC", "METAFLOW_", "GITHUB_")
+
+
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     for name in list(os.environ):
-        if name.startswith(("METAFLOW_", "CONDA_OVERRIDE", "GITHUB_")):
+        if name.startswith(TOOL_VARIABLES):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
     home = tmp_path / "metaflow-home"
     home.mkdir()
     monkeypatch.setenv("METAFLOW_HOME", str(home))
@@ -33,9 +40,12 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("METAFLOW_CONDA_LOCALROOT", str(tmp_path / "store"))
     monkeypatch.setenv("METAFLOW_CONDA_MFCI_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    config.reset()
     yield
-    config.reset()
+
+
+def settings() -> Settings:
+    """The settings a command started now would read."""
+    return Settings.load()
 
 
 @pytest.fixture(scope="session")
@@ -55,9 +65,14 @@ def channel_env(conda_channel, monkeypatch) -> dict:
 
 
 @contextlib.contextmanager
-def serve(directory: Path, credentials: str | None = None):
-    """A static HTTP server for a folder on 127.0.0.1, for the time of the block;
-    with credentials ("user:password"), every request must carry them (Basic auth)."""
+def serve(directory: Path, credentials: str | None = None, *, prefix: str | tuple = "", redirect: dict | None = None,
+          seen: list | None = None):
+    """A static HTTP server for a folder on 127.0.0.1, for the time of the block.
+
+    credentials ("user:password"): every request must carry them (Basic auth);
+    prefix ("/t/TOKEN", or several): files are served under it only, as a token channel does;
+    redirect ({"/files/": "http://other"}): requests under a path go there instead (302);
+    seen: a list that gets (path, Authorization header) of every request."""
     import base64
     import functools
     import threading
@@ -70,9 +85,25 @@ def serve(directory: Path, credentials: str | None = None):
             pass
 
         def send_head(self):
+            if seen is not None:
+                seen.append((self.path, self.headers.get("Authorization")))
             if expected and self.headers.get("Authorization") != expected:
                 self.send_error(401)
                 return None
+            for start, target in (redirect or {}).items():
+                if self.path.startswith(start):
+                    self.send_response(302)
+                    self.send_header("Location", target.rstrip("/") + self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+            if prefix:
+                start = next((p for p in ((prefix,) if isinstance(prefix, str) else prefix)
+                              if self.path.startswith(p + "/")), None)
+                if start is None:
+                    self.send_error(404)
+                    return None
+                self.path = self.path[len(start):]
             return super().send_head()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(directory)))
@@ -102,6 +133,20 @@ def simple_index(root: Path, files: list[Path]) -> Path:
         (root / "simple" / project).mkdir(parents=True, exist_ok=True)
         (root / "simple" / project / "index.html").write_text("\n".join(links))
     return root
+
+
+@pytest.fixture(scope="session")
+def index_wheels(tmp_path_factory) -> list[Path]:
+    """Wheels a private test index serves: six for the environments, and uv (the installer
+    a warm also publishes for linux-64)."""
+    from importlib.metadata import version
+
+    wheels = tmp_path_factory.mktemp("index-wheels")
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                    "--platform", "manylinux_2_17_x86_64", "--python-version", "3.11", "--dest", str(wheels),
+                    "six==1.16.0", f"uv=={version('uv')}"], check=True, capture_output=True,
+                   env={**os.environ, "PIP_CONFIG_FILE": os.devnull})
+    return sorted(wheels.glob("*.whl"))
 
 
 @pytest.fixture
@@ -247,7 +292,6 @@ def cloud_empty(request, monkeypatch) -> Cloud:
     monkeypatch.delenv("METAFLOW_CONDA_LOCALROOT")
     for name, value in cloud.env().items():
         monkeypatch.setenv(name, value)
-    config.reset()
     return cloud
 
 

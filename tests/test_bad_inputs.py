@@ -18,6 +18,7 @@ def workspace(tmp_path, store_root):
     two_step_flow(tmp_path / "broken", "config_flow", "ConfigFlow",
                   base='@pypi_base(packages=config_expr("cfg.packages"))',
                   start='cfg = Config("cfg", default="missing.json")')
+    two_step_flow(tmp_path, "python3_flow", "PythonThreeFlow", base='@pypi_base(python="3", packages={"six": "1.16.0"})')
     (tmp_path / "bad.txt").write_text("six >=>= 1\n")
     (tmp_path / "bad.yml").write_text("dependencies: [\n")
     (tmp_path / "bad.toml").write_text("[project\n")
@@ -43,6 +44,21 @@ CASES = [
     (["warm", "flows", "--root", "ftp://host/x"], {}, 2, "ftp://"),
     (["warm", "no/such/folder"], {}, 2, "no/such/folder"),
     (["warm", "flows", "--python", "three"], {}, 2, "three"),
+    (["warm", "flows", "--python", "3"], {}, 2, "--python '3'"),
+    (["warm", "flows", "--python", "3.11.99"], {}, 2, "3.11.99 is not a CPython release"),
+    (["check", "flows", "--python", "3.11.99"], {}, 2, "3.11.99"),
+    (["warm", "flows"], {"METAFLOW_CONDA_MFCI_PYTHON": "3"}, 2, "METAFLOW_CONDA_MFCI_PYTHON"),
+    (["warm", "flows"], {"METAFLOW_CONDA_MFCI_PYTHON": "3.11.99"}, 2, "METAFLOW_CONDA_MFCI_PYTHON"),
+    (["warm", "flows", "--shard", "1/99999999999999999999"], {}, 2, "--shard"),
+    (["warm", "flows"], {"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES": '{"linux-64": {"__glibc": "new"}}'}, 2,
+     "METAFLOW_CONDA_SYS_DEFAULT_PACKAGES"),
+    (["warm", "flows"], {"METAFLOW_CONDA_PACKAGES_DIRNAME": "../outside"}, 2, "METAFLOW_CONDA_PACKAGES_DIRNAME"),
+    (["warm", "flows"], {"METAFLOW_CONDA_ENVS_DIRNAME": "/etc"}, 2, "METAFLOW_CONDA_ENVS_DIRNAME"),
+    (["warm", "flows"], {"METAFLOW_CONDA_USE_REMOTE_LATEST": ":user:"}, 2, "METAFLOW_CONDA_USE_REMOTE_LATEST"),
+    (["lookup", "flows/good_flow.py", "--step", "start"], {"METAFLOW_USER": "../evil"}, 2, "METAFLOW_USER"),
+    (["manifest", "merge"], {"METAFLOW_CONDA_REMOTE_INSTALLER_DIRNAME": "a/../../b"}, 2,
+     "METAFLOW_CONDA_REMOTE_INSTALLER_DIRNAME"),
+    (["warm", "python3_flow.py", "--arch", "linux-64"], {}, 1, "is not a version X.Y or X.Y.Z"),
     (["warm", "flows", "--jobs", "0"], {}, 2, "--jobs"),
     (["warm", "flows"], {"METAFLOW_CONDA_SYS_DEFAULT_PACKAGES": "{not json"}, 2, "METAFLOW_CONDA_SYS_DEFAULT_PACKAGES"),
     (["warm", "flows"], {"METAFLOW_CONDA_LOCK_TIMEOUT": "soon"}, 2, "METAFLOW_CONDA_LOCK_TIMEOUT"),

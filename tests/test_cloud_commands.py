@@ -6,9 +6,9 @@ import sys
 from dataclasses import asdict
 
 import pytest
-from conftest import mfci, mfci_json, run_flow, two_step_flow
+from conftest import mfci, mfci_json, run_flow, settings, two_step_flow
 
-from mfci.discover import dump_flow
+from mfci.discover import DiscoveryOptions, dump_flow
 from mfci.runtime import place_steps
 
 
@@ -37,11 +37,11 @@ def test_warm_hit_lookup_create_show(cloud, tmp_path):
     assert {(e["flow"], e["step"]) for e in shown["envs"]} == {("CloudFlow", "start"), ("CloudFlow", "end")}
 
     # What the runtime extension does at launch, with the flow's datastore type.
-    report = dump_flow(flow, 180)
+    report = dump_flow(flow, DiscoveryOptions.of(settings()))
     requests = {r.step: {k: v for k, v in asdict(r).items() if k not in ("file", "flow", "step")}
                 for r in report.steps}
     lines = []
-    launch = place_steps("CloudFlow", requests, lines.append, cloud.name)
+    launch = place_steps(settings(), "CloudFlow", requests, lines.append, cloud.name)
     assert launch.missing == {} and set(launch.placements) == {"start", "end"}
     assert all(cloud.root in line for line in lines)
 

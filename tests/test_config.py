@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import REPO, mfci
+from conftest import REPO, mfci, settings
 
 from mfci import config
 
@@ -11,21 +11,19 @@ def test_profile_file_is_read(tmp_path, monkeypatch):
     (tmp_path / "metaflow-home" / "config_team.json").write_text(
         json.dumps({"METAFLOW_CONDA_USE_REMOTE_LATEST": "alice,bob"}))
     monkeypatch.setenv("METAFLOW_PROFILE", "team")
-    config.reset()
-    assert config.get("CONDA_USE_REMOTE_LATEST") == "alice,bob"
+    assert settings()["CONDA_USE_REMOTE_LATEST"] == "alice,bob"
 
 
 def test_environment_beats_profile(tmp_path, monkeypatch):
     (tmp_path / "metaflow-home" / "config.json").write_text(json.dumps({"METAFLOW_CONDA_LOCK_TIMEOUT": "10"}))
     monkeypatch.setenv("METAFLOW_CONDA_LOCK_TIMEOUT", "20")
-    config.reset()
-    assert config.get("CONDA_LOCK_TIMEOUT") == 20
+    assert settings()["CONDA_LOCK_TIMEOUT"] == 20
 
 
 def test_sys_packages_merge_over_defaults(monkeypatch):
     monkeypatch.setenv("METAFLOW_CONDA_SYS_DEFAULT_PACKAGES", '{"linux-64": {"__glibc": "2.31"}}')
-    packages = config.get("CONDA_SYS_DEFAULT_PACKAGES")
-    assert packages["linux-64"] == {"__glibc": "2.31"} and packages["osx-arm64"] == {"__osx": "11.0", "__unix": "0"}
+    packages = settings().system_packages
+    assert packages["linux-64"] == {"__glibc": "2.31", "__unix": "0"} and packages["osx-arm64"] == {"__osx": "11.0", "__unix": "0"}
 
 
 def test_malformed_values_exit_2_naming_the_variable(tmp_path):

@@ -5,17 +5,22 @@ import json
 import shutil
 
 import pytest
-from conftest import EXAMPLES, mfci, two_step_flow, write_flow
+from conftest import EXAMPLES, mfci, settings, two_step_flow, write_flow
 
 from mfci import discovery_cache
 from mfci.cli._progress import Reporter
-from mfci.discover import discover
-from mfci.store import open_store
-from mfci.warm import Warmer, WarmOptions
+from mfci.discover import DiscoveryOptions, discover, flow_environment
+from mfci.plan import PlanOptions
+from mfci.warm import Warmer
+
+
+def discovered(paths, mode, cache=None):
+    options = DiscoveryOptions(120, mode, cache, flow_environment(settings()))
+    return discover([str(p) for p in paths], 2, options).reports
 
 
 def cached(paths, cache):
-    return discover([str(p) for p in paths], 2, 120, "fork", cache)
+    return discovered(paths, "fork", cache)
 
 
 @pytest.fixture
@@ -34,7 +39,7 @@ def repo(tmp_path):
 
 
 def test_forked_and_cached_discovery_equal_the_plain_path(repo, tmp_path):
-    plain = discover([str(repo)], 2, 120, "subprocess")
+    plain = discovered([repo], "subprocess")
     assert len(plain) == 5 and [r.file for r in plain if r.error] == [str(repo / "broken/broken_flow.py")]
     assert cached([repo], tmp_path / "cache") == plain       # forked, fills the cache
     assert cached([repo], tmp_path / "cache") == plain       # from the cache
@@ -116,8 +121,9 @@ def test_noop_warm_resolves_and_uploads_nothing(tmp_path, store_root):
     for n in range(3):  # three flows, one environment each step: 2 distinct specs
         two_step_flow(flows, f"noop_{n}_flow", f"Noop{n}Flow", start='@pypi(packages={"six": "1.16.0"})')
     assert mfci("warm", str(flows), "--arch", "linux-64", "--arch", "osx-arm64").returncode == 0
-    store = CountingStore(open_store(None))
-    plan = Warmer(store, Reporter(quiet=True)).warm(WarmOptions([str(flows)], ["linux-64", "osx-arm64"], ["3.11"], 4))
+    store = CountingStore(settings().open_store())
+    plan = Warmer(settings(), store, Reporter(quiet=True)).warm(
+        PlanOptions([str(flows)], ["linux-64", "osx-arm64"], ["3.11"], 4))
     assert {row.status for row in plan.rows} == {"hit"} and not plan.errors
     pairs = len(plan.specs)
     assert pairs == 4

@@ -14,7 +14,6 @@ from mfci.record import EnvRecord, PackageFile
 from mfci.store import open_store
 
 
-
 @pytest.fixture
 def warmed(tmp_path):
     flow = two_step_flow(tmp_path / "flows", "lookup_flow", "LookupFlow", start='@pypi(packages={"six": "1.16.0"})',
@@ -153,11 +152,10 @@ def test_store_folders_follow_configuration(tmp_path, store_root):
 def test_lock_timeout_names_the_lock_and_dead_holders_never_block(tmp_path, warmed):
     from filelock import FileLock
 
-    from mfci import config
-    from mfci.create import default_locks, lock_for
+    from mfci.create import lock_for
 
     prefix = tmp_path / "env"
-    lock = lock_for(default_locks(config.cache_dir()), prefix.absolute(), timeout=0)
+    lock = lock_for(prefix, timeout=0)
     with FileLock(lock.lock_file):
         blocked = mfci("create", str(warmed), "--step", "end", "--prefix", str(prefix),
                        env={"METAFLOW_CONDA_LOCK_TIMEOUT": "1"})

@@ -5,8 +5,8 @@ import textwrap
 
 from conftest import mfci_json, serve, simple_index
 
-from mfci.create import current_arch
-from mfci.resolve.pypi_uv import uv_binary
+from mfci.arch import current_arch
+from mfci.io.process import uv_binary
 
 
 def test_native_sdist_builds_for_this_arch_only(tmp_path):
@@ -27,10 +27,11 @@ def test_native_sdist_builds_for_this_arch_only(tmp_path):
     here, foreign = current_arch(), "osx-arm64"
     with serve(index) as url:
         done, out = mfci_json("resolve", "-r", "requirements.txt", "--arch", here, "--arch", foreign,
-                              env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": f"{url}/simple"})
+                              env={"METAFLOW_CONDA_DEFAULT_PYPI_SOURCE": f"{url}/simple",
+                                   "UV_INDEX": "https://pypi.org/simple"})  # build backends
     assert done.returncode == 1
     status = {e["arch"]: e["status"] for e in out["envs"]}
-    assert status == {here: "resolved", foreign: "failed"}
+    assert status == {here: "resolved", foreign: "failed"}, out["errors"]
     message = out["errors"][0]["message"]
     assert foreign in message and "source distribution" in message and "cannot run" in message
 

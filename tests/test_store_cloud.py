@@ -7,23 +7,30 @@ import sys
 import threading
 
 import pytest
-from conftest import emulators, mfci
+from conftest import emulators, mfci, settings
 from store_contract import check_create_only_and_compare_and_swap
 
-from mfci import config
 from mfci.errors import UsageError, WorkError
-from mfci.publish import update_json
-from mfci.store import default_root, open_store
+from mfci.publish import update_object
+from mfci.store import open_store
+
+
+def update_json(store, key, change):
+    return update_object(store, key, lambda data: data, change)
+
+
+def default_root(datastore=None):
+    return settings().store_root(datastore)
 
 
 def test_create_only_and_compare_and_swap(cloud):
-    store = open_store()
+    store = settings().open_store()
     assert store.url == cloud.root
     check_create_only_and_compare_and_swap(store)
 
 
 def test_large_files_go_in_parts_and_come_back_whole(cloud, tmp_path):
-    store = open_store()
+    store = settings().open_store()
     big = tmp_path / "big.whl"
     big.write_bytes(os.urandom(9 << 20) + b"end")  # over the multipart threshold
     assert store.create_from_file("packages/pypi/h/big.whl", big) is True
@@ -35,7 +42,7 @@ def test_large_files_go_in_parts_and_come_back_whole(cloud, tmp_path):
 
 
 def test_a_conflicting_pointer_update_is_retried_to_success(cloud):
-    store = open_store()
+    store = settings().open_store()
     store.replace("envs/s/linux-64/latest.json", json.dumps({"env_id": "old"}).encode(), None)
     calls = []
 
@@ -52,7 +59,7 @@ def test_a_conflicting_pointer_update_is_retried_to_success(cloud):
 
 
 def test_concurrent_manifest_updates_lose_nothing(cloud):
-    store = open_store()
+    store = settings().open_store()
     threads = [threading.Thread(target=update_json, args=(store, "manifests/repo.json",
                                                           lambda old, n=n: {**(old or {}), str(n): n}))
                for n in range(12)]
@@ -67,7 +74,7 @@ def test_transient_failures_are_retried(cloud, monkeypatch, tmp_path):
     with emulators.FaultyProxy(cloud.endpoint, every=2) as proxy:
         for name, value in cloud.client_env(proxy.url).items():
             monkeypatch.setenv(name, value)
-        store = open_store()
+        store = settings().open_store()
         assert store.create("envs/x/record.json", b"{}") is True
         update_json(store, "envs/x/latest.json", lambda old: {"env_id": "x"})
         assert store.read("envs/x/record.json") == b"{}"
@@ -81,14 +88,14 @@ def test_transient_failures_are_retried(cloud, monkeypatch, tmp_path):
 def test_final_failure_is_one_line_naming_the_object(cloud, monkeypatch):
     from mfci.store import azure, gcs, s3
 
-    monkeypatch.setattr(s3, "ATTEMPTS", 2)
-    monkeypatch.setattr(azure, "ATTEMPTS", 2)
-    monkeypatch.setattr(gcs, "RETRY_SECONDS", 2)
+    for backend in (s3, azure, gcs):
+        monkeypatch.setattr(backend, "ATTEMPTS", 2)
+    monkeypatch.setenv("METAFLOW_CONDA_MFCI_STORE_TIMEOUT", "2")
     with emulators.FaultyProxy(cloud.endpoint, every=1) as proxy:
         for name, value in cloud.client_env(proxy.url).items():
             monkeypatch.setenv(name, value)
         with pytest.raises(WorkError) as failed:
-            open_store().read("envs/x/latest.json")
+            settings().open_store().read("envs/x/latest.json")
     message = str(failed.value)
     assert f"{cloud.root}/envs/x/latest.json" in message and "\n" not in message
     assert proxy.injected >= 2
@@ -146,5 +153,4 @@ def test_roots_follow_metaflow_datastore(monkeypatch):
     with pytest.raises(UsageError, match="METAFLOW_CONDA_AZUREROOT"):
         default_root("azure")
     monkeypatch.setenv("METAFLOW_DEFAULT_DATASTORE", "local")
-    config.reset()
     assert default_root().endswith("store")  # conftest's CONDA_LOCALROOT

@@ -5,8 +5,12 @@ import threading
 import pytest
 from store_contract import check_create_only_and_compare_and_swap
 
-from mfci.publish import update_json
+from mfci.publish import update_object
 from mfci.store import open_store
+
+
+def update_json(store, key, change):
+    return update_object(store, key, lambda data: data, change)
 
 
 def test_create_only_and_compare_and_swap(tmp_path):
@@ -47,6 +51,7 @@ def test_long_transfers_report_progress(tmp_path):
     import hashlib
 
     from mfci.cache import LONG_TRANSFER_BYTES, LocalPackages, PackageCache
+    from mfci.io.http import Downloader
     from mfci.layout import Layout
     from mfci.record import PackageFile
 
@@ -56,7 +61,8 @@ def test_long_transfers_report_progress(tmp_path):
                           hashlib.sha256(big.read_bytes()).hexdigest(), big.stat().st_size, "pypi/local/big.whl")
     lines = []
     store = open_store(str(tmp_path / "s"))
-    PackageCache(store, Layout(), LocalPackages(tmp_path / "one"), note=lines.append).store_one(package)
-    PackageCache(store, Layout(), LocalPackages(tmp_path / "two"), note=lines.append).fetch(package)
+    local = Downloader(allow_local_files=True)
+    PackageCache(store, Layout(), LocalPackages(tmp_path / "one"), local, note=lines.append).store_one(package)
+    PackageCache(store, Layout(), LocalPackages(tmp_path / "two"), local, note=lines.append).fetch(package)
     assert [line.split()[0] for line in lines] == ["uploading", "uploaded", "downloading", "downloaded"]
     assert all(big.name in line for line in lines) and "MB/s" in lines[1]

@@ -1,4 +1,6 @@
-"""The `mfci` command: one module per subcommand, errors turned into one line + exit code."""
+"""The `mfci` command: one module per subcommand, errors turned into one line + exit code.
+
+The settings are read once, here, and handed to every command through typer's context."""
 
 from __future__ import annotations
 
@@ -8,9 +10,21 @@ import traceback
 
 import typer
 
+from .. import faults
 from ..dns import remember_lookups
 from ..errors import MfciError, exit_truthfully
-from . import check_cmd, config_cmd, create_cmd, lookup_cmd, manifest_cmd, resolve_cmd, show_cmd, verify_cmd, warm_cmd
+from ..secrets import scrub_text
+from . import (
+    check_cmd,
+    config_cmd,
+    create_cmd,
+    lookup_cmd,
+    manifest_cmd,
+    resolve_cmd,
+    show_cmd,
+    verify_cmd,
+    warm_cmd,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -22,11 +36,12 @@ state = {"debug": False}
 
 
 @app.callback()
-def _root(debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
-    state["debug"] = debug
-    from .. import config
+def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+    from ..config import Settings
 
-    config.check_all()
+    state["debug"] = debug
+    ctx.obj = Settings.load()
+    state["debug"] = debug or ctx.obj.debug
 
 
 for module in (warm_cmd, check_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd, config_cmd):
@@ -35,6 +50,7 @@ app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)
 
 
 def _debugging() -> bool:
+    # Before the settings are read (a malformed one), the environment is all there is.
     return state["debug"] or "--debug" in sys.argv or os.environ.get("METAFLOW_DEBUG_CONDA") == "1"
 
 
@@ -45,7 +61,7 @@ def _run() -> int:
     except MfciError as error:
         if _debugging():
             traceback.print_exc()
-        print(f"mfci: error: {' '.join(str(error).split())}", file=sys.stderr)  # always one line
+        print(f"mfci: error: {scrub_text(' '.join(str(error).split()))}", file=sys.stderr)  # always one line
         return error.exit_code
     except typer.Exit as done:
         return done.exit_code
@@ -58,11 +74,12 @@ def _run() -> int:
             return error.exit_code
         if _debugging():
             traceback.print_exc()
-        print(f"mfci: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+        print(f"mfci: internal error: {type(error).__name__}: {scrub_text(str(error))} (run with --debug for details)",
               file=sys.stderr)
         return 1
 
 
 def main() -> None:
     remember_lookups()
+    faults.arm(os.environ)
     exit_truthfully(_run())

@@ -11,17 +11,18 @@ from typing import List, Optional
 
 import typer
 
-from .. import config
 from ..alias import Alias
-from ..config import ALL_ARCHS
-from ..discover import discover_with_settings
+from ..arch import ALL_ARCHS
+from ..config import Settings
+from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
-from ..layout import Layout
-from ..lookup import LocalPins, Policy, find, find_by_alias
-from ..plan import Plan, Shard
+from ..lookup import LocalPins, find, find_by_alias
+from ..plan import Plan, PlanOptions
+from ..pythons import KnownPythons, known_pythons
 from ..record import EnvRecord
-from ..spec import EnvSpec, StepRequirement, build_spec, spec_inputs
-from ..warm import WarmOptions
+from ..secrets import scrub_text
+from ..shard import Shard
+from ..spec import EnvSpec, StepRequirement, build_spec
 
 ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
                     "Default: by Metaflow's datastore (see README).")
@@ -37,63 +38,81 @@ JOBS = typer.Option(max(8, os.cpu_count() or 1), "--jobs", "-j", min=1,
                     help="Parallel resolutions and downloads (flows run at most one per core).")
 
 
-def check_archs(archs: list[str] | None) -> list[str]:
-    chosen = archs or config.get("CONDA_ALL_ARCHS")
+def settings_of(ctx: typer.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+def check_archs(settings: Settings, archs: list[str] | None) -> list[str]:
+    chosen = archs or settings["CONDA_ALL_ARCHS"]
     unknown = [a for a in chosen if a not in ALL_ARCHS]
     if unknown:
         raise UsageError(f"unknown arch {unknown[0]!r} (known: {', '.join(ALL_ARCHS)})")
     return list(dict.fromkeys(chosen))
 
 
-def flow_options(paths: Optional[List[str]], archs: Optional[List[str]], pythons: Optional[List[str]],
-                 jobs: int, shard: str | None = None) -> WarmOptions:
-    chosen = list(dict.fromkeys(pythons or [config.get("CONDA_MFCI_PYTHON")]))
-    for version in chosen:
-        if not version.replace(".", "").isdigit():
-            raise UsageError(f"--python {version!r}: expected a version such as 3.11")
-    return WarmOptions(paths or ["."], check_archs(archs), chosen, jobs,
-                       Shard.parse(shard) if shard else Shard())
+def check_pythons(settings: Settings, pythons: list[str] | None) -> tuple[list[str], KnownPythons]:
+    """The --python values (else CONDA_MFCI_PYTHON), each a real CPython release (else exit 2)."""
+    known = known_pythons(dict(settings.environ))
+    given = list(dict.fromkeys(pythons or []))
+    for version in given or [settings["CONDA_MFCI_PYTHON"]]:
+        try:
+            known.check(version)
+        except ValueError as error:
+            name = "--python" if given else "METAFLOW_CONDA_MFCI_PYTHON"
+            raise UsageError(f"{name} {version!r}: {error}") from None
+    return given or [settings["CONDA_MFCI_PYTHON"]], known
+
+
+def flow_options(settings: Settings, paths: Optional[List[str]], archs: Optional[List[str]],
+                 pythons: Optional[List[str]], jobs: int, shard: str | None = None) -> tuple[PlanOptions, KnownPythons]:
+    chosen, known = check_pythons(settings, pythons)
+    options = PlanOptions(paths or ["."], check_archs(settings, archs), chosen, jobs,
+                          Shard.parse(shard) if shard else Shard())
+    return options, known
 
 
 def report(plan: Plan, command: str, statuses: tuple[str, ...], where: str, as_json: bool, **extra) -> None:
     """Each error as one line and a count per status on stderr; with --json, the rows on stdout."""
     for error in plan.errors:
         say(f"error: {error['file']}" + (f" step {error['step']}" if error["step"] else "") + f": {error['message']}")
-    counts = Counter(row.status for row in plan.rows)
+    counts = Counter(str(row.status) for row in plan.rows)
     say(f"mfci {command}: " + ", ".join(f"{counts[s]} {s}" for s in statuses) + f" step environments {where}")
     if as_json:
         emit_json({"envs": [row.to_json() for row in plan.rows], "errors": plan.errors, **extra})
 
 
-def step_requirement(flow_file: Path, step: str) -> StepRequirement:
+def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequirement:
     if not flow_file.is_file():
         raise UsageError(f"{flow_file}: no such flow file")
-    [report] = discover_with_settings([str(flow_file)], 1)
-    if report.error:
-        raise WorkError(f"{flow_file}: {report.error}")
-    if step in report.step_errors:
-        raise WorkError(f"{flow_file} step {step}: {report.step_errors[step]}")
-    for requirement in report.steps:
+    found = discover([str(flow_file)], 1, DiscoveryOptions.of(settings))
+    if not found.reports:
+        raise UsageError(f"{flow_file}: not a flow file")
+    [flow] = found.reports
+    if flow.error:
+        raise WorkError(f"{flow_file}: {flow.error}")
+    if step in flow.step_errors:
+        raise WorkError(f"{flow_file} step {step}: {flow.step_errors[step]}")
+    for requirement in flow.steps:
         if requirement.step == step:
             if not requirement.uses_environment:
                 raise UsageError(f"{flow_file} step {step} has no @pypi/@conda environment")
             return requirement
-    names = ", ".join(r.step for r in report.steps)
+    names = ", ".join(r.step for r in flow.steps)
     raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
 
 
-def step_spec(flow_file: Path, step: str, python: str | None = None) -> EnvSpec:
-    return build_spec(step_requirement(flow_file, step), spec_inputs(), python)
+def step_spec(settings: Settings, flow_file: Path, step: str, python: str | None = None) -> EnvSpec:
+    return build_spec(step_requirement(settings, flow_file, step), settings.spec_inputs, python)
 
 
 STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
 ALIAS = typer.Option(None, "--alias", help="A named environment NAME[:TAG] instead of a flow's step.")
 
 
-def find_record(flow_file: Path | None, step: str | None, alias: str | None, arch: str,
+def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str,
                 python: str | None, store) -> EnvRecord:
     """The environment a flow's step (or an alias) gets on an arch; exit 1 with a hint on a miss."""
-    layout = Layout.from_config()
+    layout = settings.layout
     if alias:
         if flow_file or step:
             raise UsageError("give either FLOW_FILE --step STEP or --alias NAME[:TAG], not both")
@@ -105,9 +124,8 @@ def find_record(flow_file: Path | None, step: str | None, alias: str | None, arc
         return record
     if not flow_file or not step:
         raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
-    spec = step_spec(flow_file, step, python)
-    policy = Policy.from_config()
-    record = find(store, layout, spec.spec_id, arch, policy, LocalPins(config.cache_dir() / "pins"))
+    spec = step_spec(settings, flow_file, step, python)
+    record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "
                         f"in {store.url}; run `mfci warm {flow_file}`")
@@ -119,4 +137,4 @@ def emit_json(data: dict) -> None:
 
 
 def say(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(scrub_text(text), file=sys.stderr)

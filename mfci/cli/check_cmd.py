@@ -5,14 +5,26 @@ from typing import List, Optional
 import typer
 
 from ..check import check
-from ..store import open_store
-from ._common import ARCHS, JOBS, JSON, PATHS, PYTHONS, ROOT, flow_options, report, say
+from ..status import Status
+from ._common import (
+    ARCHS,
+    JOBS,
+    JSON,
+    PATHS,
+    PYTHONS,
+    ROOT,
+    flow_options,
+    report,
+    say,
+    settings_of,
+)
 
 NAME = "check"
 HELP = "Exit 0 when every step environment under PATHs is published for every arch, else 1 (no writes)."
 
 
 def run(
+    ctx: typer.Context,
     paths: Optional[List[str]] = PATHS,
     arch: Optional[List[str]] = ARCHS,
     python: Optional[List[str]] = PYTHONS,
@@ -20,10 +32,13 @@ def run(
     jobs: int = JOBS,
     as_json: bool = JSON,
 ) -> None:
-    options = flow_options(paths, arch, python, jobs)
-    store = open_store(root)
-    plan = check(store, options)
-    missing = [row for row in plan.rows if row.status == "missing"]
+    settings = settings_of(ctx)
+    options, known = flow_options(settings, paths, arch, python, jobs)
+    store = settings.open_store(root)
+    plan = check(settings, store, options, known)
+    for line in plan.notes:
+        say(line)
+    missing = [row for row in plan.rows if row.status == Status.MISSING]
     for row in missing:
         say(f"missing: {row.requirement.file} step {row.requirement.step} on {row.arch} "
             f"(python {row.spec.python}, spec {row.spec.spec_id[:12]})")

@@ -4,22 +4,28 @@ import typer
 
 from .. import config
 from ..errors import UsageError
-from ..store import default_root
+from ..secrets import mask
+from ._common import settings_of
 
 NAME = "config"
-HELP = "Show every setting mfci reads and its effective value (--markdown: README's table)."
+HELP = "Show every setting mfci reads and its effective value, secrets masked (--markdown: README's table)."
 
 
-def run(markdown: bool = typer.Option(False, "--markdown", help="Print the README table.")) -> None:
+def run(ctx: typer.Context,
+        markdown: bool = typer.Option(False, "--markdown", help="Print the README table.")) -> None:
     if markdown:
         print(config.markdown_table())
         return
+    settings = settings_of(ctx)
     try:
-        root = default_root()
+        root = mask(settings.store_root())
     except UsageError as error:  # an unset cloud root is worth showing, not failing on
         root = f"none ({error})"
+    indexes = settings.indexes
     print(f"store root (no --root): {root}")
-    print(f"cache folder: {config.cache_dir()}")
-    for option in config.OPTIONS:
-        if option.status == config.HONOURED:
-            print(f"{option.variable} = {config.get(option.name)!r}")
+    print(f"cache folder: {settings.cache_dir}")
+    print(f"user: {settings.user}")
+    print(f"PyPI indexes (from {indexes.origin}): {', '.join(mask(url) for url in indexes.urls)}"
+          + (f"; find-links: {', '.join(mask(url) for url in indexes.find_links)}" if indexes.find_links else ""))
+    for variable, value in settings.shown():
+        print(f"{variable} = {value}")

@@ -5,19 +5,16 @@ from typing import Optional
 
 import typer
 
-from .. import config
-from ..cache import LocalPackages, PackageCache
-from ..create import create, current_arch, default_locks
-from ..layout import Layout
-from ..resolve.pypi_uv import uv_binary
-from ..store import open_store
-from ._common import ALIAS, PYTHON, ROOT, STEP, find_record, say
+from ..arch import current_arch
+from ..create import local_installer
+from ._common import ALIAS, PYTHON, ROOT, STEP, find_record, say, settings_of
 
 NAME = "create"
 HELP = "Build a step's (or an alias's) environment for this machine from the store alone (every file checked)."
 
 
 def run(
+    ctx: typer.Context,
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
@@ -25,11 +22,10 @@ def run(
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
 ) -> None:
-    store = open_store(root)
-    record = find_record(flow_file, step, alias, current_arch(), python, store)
-    cache_root = config.cache_dir()
-    environment = create(record, prefix.absolute(), PackageCache(store, Layout.from_config(), LocalPackages(cache_root / "pkgs"), note=say),
-                         uv_binary(), default_locks(cache_root), config.get("CONDA_LOCK_TIMEOUT"))
+    settings = settings_of(ctx)
+    store = settings.open_store(root)
+    record = find_record(settings, flow_file, step, alias, current_arch(), python, store)
+    environment = local_installer(settings, store, note=say).create(record, prefix.absolute())
     state = "built" if environment.built else "already there"
     say(f"mfci: environment {record.env_id[:12]} ({len(record.packages)} packages) {state}")
     print(environment.python)

@@ -5,15 +5,25 @@ from typing import Optional
 
 import typer
 
-from ..create import current_arch
-from ..store import open_store
-from ._common import ALIAS, JSON, PYTHON, ROOT, STEP, check_archs, emit_json, find_record
+from ..arch import current_arch
+from ._common import (
+    ALIAS,
+    JSON,
+    PYTHON,
+    ROOT,
+    STEP,
+    check_archs,
+    emit_json,
+    find_record,
+    settings_of,
+)
 
 NAME = "lookup"
 HELP = "Find the published environment of a flow's step or of an alias (CONDA_USE_REMOTE_LATEST applies to steps)."
 
 
 def run(
+    ctx: typer.Context,
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
@@ -22,8 +32,9 @@ def run(
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
-    chosen = check_archs([arch])[0] if arch else current_arch()
-    record = find_record(flow_file, step, alias, chosen, python, open_store(root))
+    settings = settings_of(ctx)
+    chosen = check_archs(settings, [arch])[0] if arch else current_arch()
+    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root))
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
         "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,

@@ -5,14 +5,21 @@ from typing import List, Optional
 
 import typer
 
-from .. import config
 from ..alias import Alias, publish_alias
 from ..envfile import read_environment_file
 from ..errors import UsageError, WorkError
-from ..spec import build_spec, spec_inputs
-from ..store import open_store
+from ..spec import build_spec
 from ..warm import Warmer
-from ._common import JSON, PYTHON, ROOT, check_archs, emit_json, say
+from ._common import (
+    JSON,
+    PYTHON,
+    ROOT,
+    check_archs,
+    check_pythons,
+    emit_json,
+    say,
+    settings_of,
+)
 from ._progress import Reporter
 
 NAME = "resolve"
@@ -20,6 +27,7 @@ HELP = "Resolve and publish an environment from a file (environment.yml, require
 
 
 def run(
+    ctx: typer.Context,
     environment_yml: Optional[Path] = typer.Option(None, "-f", "--file", help="A conda environment.yml."),
     requirements: Optional[Path] = typer.Option(None, "-r", "--requirement", help="A requirements.txt."),
     pyproject: Optional[Path] = typer.Option(None, "-p", "--pyproject", help="A pyproject.toml ([project].dependencies)."),
@@ -29,23 +37,30 @@ def run(
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
+    settings = settings_of(ctx)
     given = [(kind, path) for kind, path in (("environment", environment_yml), ("requirements", requirements),
                                              ("pyproject", pyproject)) if path]
     if len(given) != 1:
         raise UsageError("give exactly one of -f environment.yml, -r requirements.txt, -p pyproject.toml")
     kind, path = given[0]
     aliases = [Alias.parse(text) for text in alias or []]
-    archs = check_archs(arch)
-    spec = build_spec(read_environment_file(path, kind), spec_inputs(), python)
-    store = open_store(root)
+    archs = check_archs(settings, arch)
+    [chosen], known = check_pythons(settings, [python] if python else None)
+    spec = build_spec(read_environment_file(path, kind), settings.spec_inputs, chosen)
+    try:
+        known.check(spec.python)
+    except ValueError as error:
+        raise UsageError(f"{path}: {error}") from None
+    store = settings.open_store(root)
+    store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(store, reporter)
+    warmer = Warmer(settings, store, reporter)
     reporter.total(len(archs), "environments")
     envs, errors = [], []
     for target in archs:
         try:
             outcome = warmer.warm_one(spec, target, jobs=4)
-            envs.append({"arch": target, "env_id": outcome.env_id, "status": outcome.status})
+            envs.append({"arch": target, "env_id": outcome.env_id, "status": str(outcome.status)})
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
         except WorkError as error:
             envs.append({"arch": target, "env_id": None, "status": "failed"})
@@ -57,7 +72,7 @@ def run(
     for name in aliases if not errors else []:
         try:
             publish_alias(store, warmer.layout, name, spec.spec_id,
-                          {e["arch"]: e["env_id"] for e in envs}, config.username())
+                          {e["arch"]: e["env_id"] for e in envs}, settings.user)
             published.append(str(name))
         except WorkError as error:
             errors.append({"file": str(path), "step": None, "message": str(error)})

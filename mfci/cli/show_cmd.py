@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import json
 import sys
 from typing import Optional
 
-from ..layout import Layout
-from ..store import open_store
-from ._common import JSON, ROOT, emit_json
+import typer
+
+from ..objects import Manifest, read_object
+from ._common import JSON, ROOT, emit_json, settings_of
 
 NAME = "show"
 HELP = "List what the store holds: flow, step, arch, spec, env, who resolved it and when."
@@ -23,15 +23,16 @@ def _cell(entry: dict, column: str) -> str:
     return value
 
 
-def run(root: Optional[str] = ROOT, as_json: bool = JSON) -> None:
-    store = open_store(root)
-    layout = Layout.from_config()
+def run(ctx: typer.Context, root: Optional[str] = ROOT, as_json: bool = JSON) -> None:
+    settings = settings_of(ctx)
+    store = settings.open_store(root)
     entries = []
-    for key in store.list(layout.manifests):
-        manifest = json.loads(store.read(key))
-        for entry in manifest.get("entries", {}).values():
-            entries.append({"repository": manifest.get("repository"), **entry})
-    entries.sort(key=lambda e: (e.get("file", ""), e.get("step", ""), e.get("arch", ""), e.get("python") or ""))
+    for key in store.list(settings.layout.manifests):
+        manifest = read_object(store, key, Manifest.from_json)
+        for entry in manifest.entries.values() if manifest else ():
+            entries.append({"repository": manifest.repository, **entry})
+    entries.sort(key=lambda e: (str(e.get("file", "")), str(e.get("step", "")), str(e.get("arch", "")),
+                                str(e.get("python") or "")))
     if as_json:
         emit_json({"root": store.url, "envs": entries})
         return

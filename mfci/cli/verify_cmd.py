@@ -4,22 +4,22 @@ from typing import Optional
 
 import typer
 
-from ..layout import Layout
-from ..store import open_store
 from ..verify import verify
-from ._common import JSON, ROOT, emit_json, say
+from ._common import JSON, ROOT, emit_json, say, settings_of
 
 NAME = "verify"
 HELP = "Check every invariant of a store: records, package bytes, pointers, aliases, manifests."
 
 
 def run(
+    ctx: typer.Context,
     root: Optional[str] = ROOT,
     hashes: bool = typer.Option(True, "--hashes/--no-hashes", help="Also download every package and check its sha256."),
     as_json: bool = JSON,
 ) -> None:
-    store = open_store(root)
-    report = verify(store, Layout.from_config(), check_bytes=hashes)
+    settings = settings_of(ctx)
+    store = settings.open_store(root)
+    report = verify(store, settings.layout, check_bytes=hashes)
     for violation in report.violations:
         say(f"violation: {violation}")
     say(f"mfci verify: {report.records} records, {report.packages} packages, {report.pointers} pointers; "

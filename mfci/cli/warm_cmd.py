@@ -4,9 +4,18 @@ from typing import List, Optional
 
 import typer
 
-from ..store import open_store
 from ..warm import Warmer
-from ._common import ARCHS, JOBS, JSON, PATHS, PYTHONS, ROOT, flow_options, report
+from ._common import (
+    ARCHS,
+    JOBS,
+    JSON,
+    PATHS,
+    PYTHONS,
+    ROOT,
+    flow_options,
+    report,
+    settings_of,
+)
 from ._progress import Reporter
 
 NAME = "warm"
@@ -14,6 +23,7 @@ HELP = "Resolve and publish every @pypi/@conda step environment under PATHs, for
 
 
 def run(
+    ctx: typer.Context,
     paths: Optional[List[str]] = PATHS,
     arch: Optional[List[str]] = ARCHS,
     python: Optional[List[str]] = PYTHONS,
@@ -24,12 +34,14 @@ def run(
         "matrix of N jobs; the manifest then waits for `mfci manifest merge`."),
     as_json: bool = JSON,
 ) -> None:
-    options = flow_options(paths, arch, python, jobs, shard)
-    store = open_store(root)
+    settings = settings_of(ctx)
+    options, known = flow_options(settings, paths, arch, python, jobs, shard)
+    store = settings.open_store(root)
+    store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(store, reporter)
+    warmer = Warmer(settings, store, reporter)
     try:
-        plan = warmer.warm(options)
+        plan = warmer.warm(options, known)
     finally:
         reporter.close()
     where = f"into {store.url}" + ("" if options.shard.whole else f" (shard {options.shard})")

@@ -1,71 +1,97 @@
-"""Choosing the resolver for a spec from configuration: PyPI, conda, or both."""
+"""The resolvers of one run, built once from the settings (as Metaflow builds its solvers
+once in `validate_environment`) and handed each spec: PyPI, conda, or both."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import UsageError, WorkError
+from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
+from ..io.http import Downloader
+from ..secrets import scrub
 from ..spec import EnvSpec
 from .base import ResolutionFailed, Resolver
 
-__all__ = ["ResolutionFailed", "Resolver", "resolver_for"]
+__all__ = ["ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
 
 
-@lru_cache(maxsize=1)  # one per process: it remembers wheels it built from sdists
-def _pypi():
-    from .. import config
+@dataclass(frozen=True)
+class ResolverSettings:
+    pypi_resolver: str
+    conda_resolver: str
+    mixed_resolver: str
+    system_packages: dict
+    indexes: IndexConfig
+    channels: tuple[str, ...]            # as configured (credentials included)
+    cache_dir: Path
+    tool_timeout: float
+    environment: dict = field(repr=False, default_factory=dict)  # for the tools, without index variables
 
-    choice = config.get("CONDA_PYPI_DEPENDENCY_RESOLVER")
-    system = config.get("CONDA_SYS_DEFAULT_PACKAGES")
-    index = config.get("CONDA_DEFAULT_PYPI_SOURCE")
-    if choice == "none":
-        raise WorkError("PyPI resolution is disabled (METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=none)")
-    if choice == "pip":
-        from .pypi_pip import PipResolver
-
-        return PipResolver(system, index)
-    from ..cache import LocalPackages
-    from .pypi_uv import UvResolver
-
-    return UvResolver(system, index, LocalPackages(config.cache_dir() / "pkgs"))
-
-
-@lru_cache(maxsize=1)
-def _conda():
-    from .. import config
-    from ..urls import scrub
-    from .conda import RattlerResolver
-
-    choice = config.get("CONDA_DEPENDENCY_RESOLVER")
-    if choice == "none":
-        raise WorkError("conda resolution is disabled (METAFLOW_CONDA_DEPENDENCY_RESOLVER=none)")
-    channels = {scrub(c): c for c in config.conda_channels()}
-    if choice != "rattler":
-        import shutil
-
-        binary = shutil.which(choice)
-        if binary is None:
-            raise UsageError(f"METAFLOW_CONDA_DEPENDENCY_RESOLVER={choice}: no {choice} on PATH "
-                             "(unset it to use the built-in rattler solver, which needs no binary)")
-        from .conda_binary import BinaryCondaResolver
-
-        return BinaryCondaResolver(binary, channels)
-    return RattlerResolver(channels, config.cache_dir() / "rattler")
+    @classmethod
+    def of(cls, settings) -> "ResolverSettings":
+        environment = {k: v for k, v in settings.environ.items() if k not in TOOL_INDEX_VARIABLES}
+        return cls(settings["CONDA_PYPI_DEPENDENCY_RESOLVER"], settings["CONDA_DEPENDENCY_RESOLVER"],
+                   settings["CONDA_MIXED_DEPENDENCY_RESOLVER"], settings.system_packages, settings.indexes,
+                   settings.conda_channels, settings.cache_dir, settings["CONDA_MFCI_TOOL_TIMEOUT"], environment)
 
 
-def resolver_for(spec: EnvSpec) -> Resolver:
-    from .. import config
+class Resolvers:
+    """Each resolver made on first use, then shared by every spec of the run."""
 
-    if spec.kind == "pypi":
-        return _pypi()
-    if spec.kind == "conda":
-        return _conda()
-    if config.get("CONDA_MIXED_DEPENDENCY_RESOLVER") == "none":
-        raise WorkError("mixed conda+PyPI resolution is disabled (METAFLOW_CONDA_MIXED_DEPENDENCY_RESOLVER=none)")
-    from .mixed import MixedResolver
-    from .pypi_uv import UvResolver
+    def __init__(self, settings: ResolverSettings, local, downloader: Downloader):
+        self.settings = settings
+        self.local = local              # LocalPackages: where wheels built from sdists are kept
+        self.downloader = downloader
+        self._pypi = self._conda = None
 
-    pypi = _pypi()
-    if not isinstance(pypi, UvResolver):
-        raise UsageError("mixed environments need METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=uv")
-    return MixedResolver(_conda(), pypi)
+    def pypi(self):
+        if self._pypi is None:
+            choice = self.settings.pypi_resolver
+            if choice == "none":
+                raise WorkError("PyPI resolution is disabled (METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=none)")
+            if choice == "pip":
+                from .pypi_pip import PipResolver
+
+                self._pypi = PipResolver(self.settings)
+            else:
+                from .pypi_uv import UvResolver
+
+                self._pypi = UvResolver(self.settings, self.local, self.downloader)
+        return self._pypi
+
+    def conda(self):
+        if self._conda is None:
+            choice = self.settings.conda_resolver
+            if choice == "none":
+                raise WorkError("conda resolution is disabled (METAFLOW_CONDA_DEPENDENCY_RESOLVER=none)")
+            channels = {scrub(c): c for c in self.settings.channels}
+            if choice == "rattler":
+                from .conda import RattlerResolver
+
+                self._conda = RattlerResolver(channels, self.settings.cache_dir / "rattler")
+            else:
+                binary = shutil.which(choice)
+                if binary is None:
+                    raise UsageError(f"METAFLOW_CONDA_DEPENDENCY_RESOLVER={choice}: no {choice} on PATH "
+                                     "(unset it to use the built-in rattler solver, which needs no binary)")
+                from .conda_binary import BinaryCondaResolver
+
+                self._conda = BinaryCondaResolver(binary, channels, self.settings)
+        return self._conda
+
+    def for_spec(self, spec: EnvSpec) -> Resolver:
+        if spec.kind == "pypi":
+            return self.pypi()
+        if spec.kind == "conda":
+            return self.conda()
+        if self.settings.mixed_resolver == "none":
+            raise WorkError("mixed conda+PyPI resolution is disabled (METAFLOW_CONDA_MIXED_DEPENDENCY_RESOLVER=none)")
+        from .mixed import MixedResolver
+        from .pypi_uv import UvResolver
+
+        pypi = self.pypi()
+        if not isinstance(pypi, UvResolver):
+            raise UsageError("mixed environments need METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=uv")
+        return MixedResolver(self.conda(), pypi)

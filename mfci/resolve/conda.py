@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from ..io.process import one_line
 from ..record import PackageFile
+from ..secrets import scrub
 from ..spec import EnvSpec, python_match_spec
-from ..urls import package_key, scrub, scrub_text
-from .base import ResolutionFailed, one_line
+from ..urls import package_key
+from .base import ResolutionFailed
 
 
 def virtual_packages(system: dict, arch: str) -> list:
@@ -69,9 +71,9 @@ class RattlerResolver:
         try:
             return asyncio.run(solve())
         except SolverError as error:
-            raise ResolutionFailed("cannot be satisfied: " + scrub_text(one_line(str(error)))) from None
+            raise ResolutionFailed("cannot be satisfied: " + one_line(str(error))) from None
         except Exception as error:  # channel unreachable, bad repodata: rattler's own types
-            raise ResolutionFailed(f"conda solve failed: {scrub_text(one_line(str(error)))}") from None
+            raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
         return [conda_package(record) for record in self.solve(spec, arch)]

@@ -5,31 +5,32 @@ for the target arch, with its virtual packages set through CONDA_OVERRIDE_*."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 
+from ..io.process import run
 from ..record import PackageFile
+from ..secrets import scrub
 from ..spec import EnvSpec, python_match_spec
-from ..urls import filename, package_key, scrub, scrub_text
-from .base import ResolutionFailed, one_line
+from ..urls import filename, package_key
+from .base import ResolutionFailed
 
 OVERRIDES = {"__glibc": "CONDA_OVERRIDE_GLIBC", "__cuda": "CONDA_OVERRIDE_CUDA", "__osx": "CONDA_OVERRIDE_OSX"}
 
 
 class BinaryCondaResolver:
-    def __init__(self, binary: str, channels: dict[str, str]):
+    def __init__(self, binary: str, channels: dict[str, str], settings):
         self.binary = binary
         self.name = Path(binary).name
         self.channels = channels  # scrubbed (as in specs) -> as configured
+        self.settings = settings  # ResolverSettings
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
         wanted = dict(spec.system.get("archs", {}).get(arch, {}))
         if arch.startswith("linux"):
             wanted.update(spec.system.get("gpu", {}))
         with tempfile.TemporaryDirectory(prefix="mfci-conda-") as scratch:
-            environment = dict(os.environ, CONDA_SUBDIR=arch, CONDA_PKGS_DIRS=f"{scratch}/pkgs",
+            environment = dict(self.settings.environment, CONDA_SUBDIR=arch, CONDA_PKGS_DIRS=f"{scratch}/pkgs",
                                MAMBA_ROOT_PREFIX=f"{scratch}/root", CONDA_JSON="true", MAMBA_NO_BANNER="1")
             for name, variable in OVERRIDES.items():
                 if name in wanted:
@@ -38,14 +39,14 @@ class BinaryCondaResolver:
                        "--override-channels"]
             for channel in spec.channels:
                 command += ["-c", self.channels.get(channel, channel)]
-            done = subprocess.run(command + [python_match_spec(spec.python), *spec.conda],
-                                  capture_output=True, text=True, env=environment)
+            done = run(command + [python_match_spec(spec.python), *spec.conda], timeout=self.settings.tool_timeout,
+                       what=f"solving with {self.name} for {arch}", env=environment)
         try:
             actions = json.loads(done.stdout).get("actions", {})
         except ValueError:
             actions = None
-        if done.returncode != 0 or actions is None:
-            raise ResolutionFailed(f"{self.name} could not solve: " + scrub_text(one_line(done.stderr or done.stdout)))
+        if not done.ok or actions is None:
+            raise ResolutionFailed(f"{self.name} could not solve: {done.error_text()}")
         fetched = {item.get("fn") or filename(item["url"]): item for item in actions.get("FETCH", [])}
         return [self._package(item, fetched) for item in actions.get("LINK", [])]
 

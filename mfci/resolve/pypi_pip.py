@@ -1,31 +1,35 @@
 """PyPI resolution with `pip install --dry-run --report` (CONDA_PYPI_DEPENDENCY_RESOLVER=pip).
 
-pip evaluates environment markers for the machine it runs on, not the target; prefer uv."""
+pip evaluates environment markers for the machine it runs on, not the target; prefer uv.
+pip gets the run's indexes through its environment and no configuration file of its own."""
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from ..io.process import run
 from ..record import PackageFile
+from ..secrets import scrub
 from ..spec import EnvSpec
-from ..urls import filename, package_key, scrub, scrub_text
-from .base import ResolutionFailed, one_line
+from ..urls import filename, package_key
+from .base import ResolutionFailed
 from .targets import pypi_target
 
 
 class PipResolver:
     name = "pip"
 
-    def __init__(self, system_packages: dict, index_url: str | None = None):
-        self.system_packages = system_packages
-        self.index_url = index_url
+    def __init__(self, settings):
+        self.settings = settings  # ResolverSettings
+
+    def _environment(self) -> dict:
+        return {**self.settings.environment, **self.settings.indexes.pip_environment()}
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        target = pypi_target(arch, spec.python, self.system_packages)
+        target = pypi_target(arch, spec.python, self.settings.system_packages)
         major, minor = target.python_tuple
         with tempfile.TemporaryDirectory(prefix="mfci-pip-") as scratch:
             requirements = Path(scratch, "requirements.in")
@@ -41,11 +45,10 @@ class PipResolver:
             ]
             for tag in target.platform_tags:
                 command += ["--platform", tag]
-            if self.index_url:
-                command += ["--index-url", self.index_url]
-            done = subprocess.run(command, capture_output=True, text=True, cwd=scratch)
-            if done.returncode != 0:
-                raise ResolutionFailed(scrub_text(one_line(done.stderr or done.stdout)))
+            done = run(command, timeout=self.settings.tool_timeout, what=f"resolving with pip for {arch}",
+                       cwd=scratch, env=self._environment())
+            if not done.ok:
+                raise ResolutionFailed(done.error_text())
             installs = json.loads(report.read_text()).get("install", [])
         return [self._package(item) for item in installs]
 
@@ -55,7 +58,7 @@ class PipResolver:
         url = info["url"]
         hashes = info.get("archive_info", {}).get("hashes", {})
         if "sha256" not in hashes:
-            raise ResolutionFailed(f"{url}: the index gave no sha256")
+            raise ResolutionFailed(f"{scrub(url)}: the index gave no sha256")
         return PackageFile(
             name=item["metadata"]["name"],
             version=item["metadata"]["version"],

@@ -2,24 +2,29 @@
 
 Wheels only, as a foreign platform needs; a requirement that has only a source
 distribution is built into a wheel here, and used on an arch only if the built wheel
-fits it (a pure-Python one fits all)."""
+fits it (a pure-Python one fits all). uv gets the run's indexes through its environment
+(never on its command line, where `ps` shows credentials) and no configuration of its
+own, so that resolution and downloads use the same indexes."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
-import tomllib
 from pathlib import Path
 
+import tomllib
+
+from ..io.files import sha256_of
+from ..io.http import Downloader
+from ..io.process import Completed, run, uv_binary
 from ..record import PackageFile
+from ..secrets import scrub
 from ..spec import EnvSpec
-from ..urls import filename, package_key, scrub, scrub_text
-from .base import ResolutionFailed, one_line
+from ..urls import filename, package_key
+from .base import ResolutionFailed
 from .targets import PyPITarget, best_wheel, current_arch_tags, pypi_target
 
 NO_WHEELS = re.compile(r"Wheels are required for `([^`]+)`")
@@ -31,34 +36,36 @@ _launch_lock = threading.Lock()
 _last_launch = [0.0]
 
 
-def _staggered_run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+def _staggered(command: list[str], **kwargs) -> Completed:
     with _launch_lock:
         wait = _last_launch[0] + LAUNCH_GAP_SECONDS - time.monotonic()
         if wait > 0:
             time.sleep(wait)
         _last_launch[0] = time.monotonic()
-    return subprocess.run(command, **kwargs)
-
-
-def uv_binary() -> str:
-    from uv import find_uv_bin
-
-    return find_uv_bin()
+    return run(command, **kwargs)
 
 
 class UvResolver:
     name = "uv"
 
-    def __init__(self, system_packages: dict, index_url: str | None = None, local=None):
-        self.system_packages = system_packages
-        self.index_url = index_url
-        self.local = local  # LocalPackages: where wheels built from sdists are kept
-        self.builds: dict[str, PackageFile] = {}  # sdist sha256 -> its wheel, built once per warm
+    def __init__(self, settings, local, downloader: Downloader):
+        self.settings = settings            # ResolverSettings
+        self.local = local                  # LocalPackages: where wheels built from sdists are kept
+        self.downloader = downloader
+        self.builds: dict[str, list[PackageFile]] = {}   # sdist sha256 -> wheels built from it
+        self._builds_lock = threading.Lock()
+
+    def _environment(self, target: PyPITarget) -> dict:
+        environment = {**self.settings.environment, **self.settings.indexes.uv_environment(),
+                       "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never"}
+        if target.macos_target:
+            environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
+        return environment
 
     def command(self, target: PyPITarget, requirements: Path, output: Path,
                 constraints: Path | None, sdist_only: list[str]) -> list[str]:
         command = [
-            uv_binary(), "pip", "compile", str(requirements),
+            uv_binary(), "pip", "compile", str(requirements), "--no-config",
             "--python-platform", target.uv_platform,
             "--python-version", target.python,
             "--only-binary", ":all:",
@@ -67,8 +74,6 @@ class UvResolver:
         ]
         for name in sdist_only:
             command += ["--no-binary", name]
-        if self.index_url:
-            command += ["--index-url", self.index_url]
         if constraints:
             command += ["--constraint", str(constraints)]
         return command
@@ -79,7 +84,7 @@ class UvResolver:
     def compile(self, requirements: list[str], python: str, arch: str,
                 constraints: list[str] = ()) -> list[PackageFile]:
         """Exact wheels for the requirements on the arch, optionally under constraints."""
-        target = pypi_target(arch, python, self.system_packages)
+        target = pypi_target(arch, python, self.settings.system_packages)
         with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
             requirements_file = Path(scratch, "requirements.in")
             requirements_file.write_text("\n".join(requirements) + "\n")
@@ -87,21 +92,17 @@ class UvResolver:
             if constraints_file:
                 constraints_file.write_text("\n".join(constraints) + "\n")
             output = Path(scratch, "pylock.toml")
-            environment = dict(os.environ, UV_NO_PROGRESS="1")
-            if target.macos_target:
-                environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
             sdist_only: list[str] = []
             for _ in range(BUILD_ATTEMPTS):
-                done = _staggered_run(
-                    self.command(target, requirements_file, output, constraints_file, sdist_only),
-                    capture_output=True, text=True, env=environment, cwd=scratch,
-                )
+                done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only),
+                                  timeout=self.settings.tool_timeout, what=f"resolving for {arch}",
+                                  env=self._environment(target), cwd=scratch)
                 missing = NO_WHEELS.findall(done.stderr)
-                if done.returncode == 0 or not missing or set(missing) <= set(sdist_only):
+                if done.ok or not missing or set(missing) <= set(sdist_only):
                     break
                 sdist_only += [name for name in missing if name not in sdist_only]
-            if done.returncode != 0:
-                raise ResolutionFailed(scrub_text(one_line(done.stderr or done.stdout)))
+            if not done.ok:
+                raise ResolutionFailed(done.error_text())
             lock = tomllib.loads(output.read_text())
         return [self._package(entry, target) for entry in lock.get("packages", [])]
 
@@ -127,39 +128,45 @@ class UvResolver:
         )
 
     def _built(self, entry: dict, target: PyPITarget) -> PackageFile:
-        """Build a source-only requirement into a wheel on this machine, if it fits the target."""
-        from ..cache import download, sha256_of
-        from ..create import current_arch
+        """A source-only requirement built into a wheel on this machine, for the target's
+        python, used only where the built wheel fits the target."""
+        from ..arch import current_arch
 
         sdist = entry["sdist"]
+        digest = sdist["hashes"]["sha256"]
         name = f"{entry['name']} {entry.get('version', '')}"
-        if self.local is None:
-            raise ResolutionFailed(f"{name} has only a source distribution")
-        done = self.builds.get(sdist["hashes"]["sha256"])
-        if done is not None and (target.arch == current_arch() or best_wheel(target, [done.filename])):
-            return done
+        with self._builds_lock:
+            fitting = [w for w in self.builds.get(digest, []) if best_wheel(target, [w.filename], built_here=True)]
+        if fitting:
+            return fitting[0]
         with tempfile.TemporaryDirectory(prefix="mfci-build-") as scratch:
             archive = Path(scratch, filename(sdist["url"]))
-            download(sdist["url"], archive, self.index_url)
-            if sha256_of(archive) != sdist["hashes"]["sha256"]:
+            self.downloader.fetch(sdist["url"], archive, sdist.get("size"), archive.name)
+            if sha256_of(archive) != digest:
                 raise ResolutionFailed(f"{archive.name}: sha256 does not match the index")
-            built = subprocess.run([uv_binary(), "build", "--wheel", "--quiet", "--out-dir", scratch, str(archive)],
-                                   capture_output=True, text=True, cwd=scratch)
-            wheel = next(Path(scratch).glob("*.whl"), None)
-            if built.returncode != 0 or wheel is None:
-                raise ResolutionFailed(f"{name} has only a source distribution and building it failed: "
-                                       + scrub_text(one_line(built.stderr or built.stdout)))
-            if target.arch != current_arch() and best_wheel(target, [wheel.name]) is None:
+            out = Path(scratch, "out")
+            built = run([uv_binary(), "build", "--wheel", "--no-config", "--quiet", "--python", target.python,
+                         "--out-dir", str(out), str(archive)],
+                        timeout=self.settings.tool_timeout, what=f"building {name} from source",
+                        env={**self.settings.environment, **self.settings.indexes.uv_environment(),
+                             "UV_NO_PROGRESS": "1"}, cwd=scratch)
+            wheel = next(out.glob("*.whl"), None) if out.is_dir() else None
+            if not built.ok or wheel is None:
+                raise ResolutionFailed(f"{name} has only a source distribution and building it for python "
+                                       f"{target.python} failed: {built.error_text()}")
+            if best_wheel(target, [wheel.name], built_here=True) is None:
+                where = "this arch" if target.arch == current_arch() else target.arch
                 raise ResolutionFailed(f"{name} has only a source distribution; it builds as {wheel.name} "
-                                       f"here ({', '.join(current_arch_tags())}), which cannot run on {target.arch}")
-            sha256 = sha256_of(wheel)
+                                       f"here ({', '.join(current_arch_tags())}), which cannot run on {where} "
+                                       f"with python {target.python}")
             package = PackageFile(
                 name=entry["name"], version=str(entry.get("version", "")), kind="pypi",
-                url=scrub(sdist["url"]), filename=wheel.name, sha256=sha256, size=wheel.stat().st_size,
-                key=f"{package_key('pypi', sdist['url'])}.built/{sha256}/{wheel.name}",
+                url=scrub(sdist["url"]), filename=wheel.name, sha256=sha256_of(wheel), size=wheel.stat().st_size,
+                key=f"{package_key('pypi', sdist['url'])}.built/{sha256_of(wheel)}/{wheel.name}",
             )
-            staged = self.local.staging()
-            shutil.copyfile(wheel, staged)
-        self.local.adopt(staged, package)
-        self.builds[sdist["hashes"]["sha256"]] = package
+            with self.local.staging() as staged:
+                shutil.copyfile(wheel, staged)
+                self.local.adopt(staged, package)
+        with self._builds_lock:
+            self.builds.setdefault(digest, []).append(package)
         return package

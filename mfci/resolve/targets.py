@@ -68,11 +68,18 @@ def pypi_target(arch: str, python: str, system_packages: dict) -> PyPITarget:
     return PyPITarget(arch, python, f"{uv_machine}-apple-darwin", platform_tags, f"{macos[0]}.{macos[1]}")
 
 
-def best_wheel(target: PyPITarget, filenames: list[str]) -> str | None:
-    """The most specific wheel for the target among several listed for one package."""
+def best_wheel(target: PyPITarget, filenames: list[str], built_here: bool = False) -> str | None:
+    """The most specific wheel for the target among several listed for one package. A wheel
+    built on this machine (`built_here`) also fits this machine's own platform tags, for the
+    target's python (a local build is tagged linux_x86_64, not manylinux)."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-    rank = {tag: index for index, tag in enumerate(target.wheel_tags())}
+    from ..arch import current_arch
+
+    ordered = target.wheel_tags()
+    if built_here and target.arch == current_arch():
+        ordered += PyPITarget(target.arch, target.python, target.uv_platform, tuple(current_platform_tags())).wheel_tags()
+    rank = {tag: index for index, tag in enumerate(dict.fromkeys(ordered))}
     best, best_rank = None, len(rank)
     for name in filenames:
         try:
@@ -85,8 +92,13 @@ def best_wheel(target: PyPITarget, filenames: list[str]) -> str | None:
     return best
 
 
-def current_arch_tags() -> list[str]:
-    """This machine's platform tag, for messages about wheels built here."""
+def current_platform_tags() -> list[str]:
+    """This machine's platform tags, most specific first."""
     from packaging.tags import platform_tags
 
-    return [next(iter(platform_tags()))]
+    return list(platform_tags())
+
+
+def current_arch_tags() -> list[str]:
+    """This machine's platform tag, for messages about wheels built here."""
+    return current_platform_tags()[:1]

@@ -8,14 +8,21 @@ compare-and-swap the etag read (If-Match).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError
-from .base import Versioned
-from .cloud import (ABSENT, ATTEMPTS, MULTIPART_THRESHOLD, TRANSFER_THREADS, Absent, CloudStore, Failure,
-                    missing_sdk)
+from .base import StoreSettings, Versioned
+from .cloud import (
+    ABSENT,
+    ATTEMPTS,
+    MULTIPART_THRESHOLD,
+    TRANSFER_THREADS,
+    Absent,
+    CloudStore,
+    Failure,
+    missing_sdk,
+)
 
 SDK = "azure-storage-blob and azure-identity"
 
@@ -24,23 +31,26 @@ class AzureStore(CloudStore):
     scheme = "azure"
     container_word = "container"
 
-    def __init__(self, url: str):
-        super().__init__(url)
+    def __init__(self, url: str, settings: StoreSettings):
+        super().__init__(url, settings)
         try:
             from azure.storage.blob import BlobServiceClient, ExponentialRetry
         except ImportError:
             raise missing_sdk(url, SDK, "azure") from None
-        from .. import config
-
+        retries = ATTEMPTS - 1
         options = {
-            # waits of about 0.5, 2.5, 4.5, 8.5, 16.5 s, each ±0.5 s of jitter
-            "retry_policy": ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=ATTEMPTS - 1,
+            # waits of about 2.5, 4.5, 8.5 s (initial + base**k), each ±0.5 s of jitter; the
+            # SDK counts connect, read and status retries apart: each is capped the same
+            "retry_policy": ExponentialRetry(initial_backoff=0.5, increment_base=2, retry_total=retries,
+                                             retry_connect=retries, retry_read=retries, retry_status=retries,
                                              random_jitter_range=0.5),
+            "connection_timeout": settings.timeout,
+            "read_timeout": settings.timeout,
             "max_single_put_size": MULTIPART_THRESHOLD,
             "max_block_size": MULTIPART_THRESHOLD,
         }
-        connection = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
-        endpoint = config.raw("METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT")
+        connection = settings.azure_connection_string
+        endpoint = settings.azure_endpoint
         if connection:
             try:
                 service = BlobServiceClient.from_connection_string(connection, **options)

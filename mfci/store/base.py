@@ -13,6 +13,22 @@ from pathlib import Path
 from typing import Iterator
 
 
+@dataclass(frozen=True)
+class StoreSettings:
+    """What the cloud backends need from the settings (read once by the entry point)."""
+
+    timeout: float = 20                     # per request: to connect, and per read of the answer
+    s3_endpoint: str | None = None          # METAFLOW_S3_ENDPOINT_URL
+    azure_endpoint: str | None = None       # METAFLOW_AZURE_STORAGE_BLOB_SERVICE_ENDPOINT
+    azure_connection_string: str | None = None
+
+    @classmethod
+    def of(cls, settings) -> "StoreSettings":
+        return cls(settings["CONDA_MFCI_STORE_TIMEOUT"], settings["S3_ENDPOINT_URL"],
+                   settings["AZURE_STORAGE_BLOB_SERVICE_ENDPOINT"],
+                   settings.environ.get("AZURE_STORAGE_CONNECTION_STRING"))
+
+
 class ObjectMissing(Exception):
     """The key does not exist."""
 
@@ -64,3 +80,7 @@ class Store(ABC):
     @abstractmethod
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under a prefix (for show and maintenance, never for lookups)."""
+
+    def ensure_writable(self) -> None:
+        """Before a command that writes: exit 2 when the root cannot be written at all.
+        (Cloud stores learn it from their first write, which fails as access denied.)"""

@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 
 from ..errors import UsageError, WorkError
 from ..urls import safe_relative_path
-from .base import ObjectMissing, Store, Versioned, VersionConflict
+from .base import ObjectMissing, Store, StoreSettings, VersionConflict, Versioned
 
-# Retries per request (first try included) and the longest wait between two.
-ATTEMPTS = 6
-BACKOFF_MAX_SECONDS = 20
-RETRY_SECONDS = 90  # SDKs that bound retries by time (GCS)
+# Tries per request (the first included) and the longest wait between two. With the
+# per-request timeout (StoreSettings.timeout) this bounds every store call: a hung
+# endpoint costs at most about ATTEMPTS × timeout + the backoff.
+ATTEMPTS = 4
+BACKOFF_MAX_SECONDS = 10
 # Parallel parts of one large transfer; files are also transferred in parallel by callers.
 TRANSFER_THREADS = 8
 MULTIPART_THRESHOLD = 8 << 20
@@ -40,7 +41,12 @@ class Failure(enum.Enum):
     CONFLICT = "conflict"      # a create-only or compare-and-swap precondition failed
     NO_BUCKET = "no bucket"    # the bucket or container does not exist
     DENIED = "denied"          # missing, wrong or insufficient credentials
+    FORBIDDEN = "forbidden"    # S3's 403 for a key the caller may not list: missing, on a read
     FAILED = "failed"          # anything else the SDK reports, after its retries
+
+
+# Operations whose 403 may mean "no such key" (S3 without s3:ListBucket).
+READS = ("read", "check", "download")
 
 
 class Absent:
@@ -58,7 +64,8 @@ class CloudStore(Store):
     scheme: str
     container_word = "bucket"
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, settings: StoreSettings):
+        self.settings = settings
         parts = urlsplit(url)
         if not parts.netloc:
             raise UsageError(f"store root {url}: expected {self.scheme}://{self.container_word}/prefix")
@@ -113,14 +120,14 @@ class CloudStore(Store):
             failure = self._failure(error)
             if failure is None:
                 raise
-            if failure is Failure.MISSING:
+            if failure is Failure.MISSING or (failure is Failure.FORBIDDEN and what in READS):
                 raise ObjectMissing(key) from None
             if failure is Failure.CONFLICT:
                 raise VersionConflict(key) from None
             if failure is Failure.NO_BUCKET:
                 raise self._no_bucket() from None
             detail = " ".join(str(error).split())[:300]
-            if failure is Failure.DENIED:
+            if failure in (Failure.DENIED, Failure.FORBIDDEN):
                 raise UsageError(f"cannot {what} {self.url}/{key}: access denied, check the credentials "
                                  f"({detail})") from None
             raise WorkError(f"cannot {what} {self.url}/{key}: {detail}") from None

@@ -11,9 +11,17 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError
-from .base import Versioned
-from .cloud import (ABSENT, BACKOFF_MAX_SECONDS, MULTIPART_THRESHOLD, RETRY_SECONDS, Absent, CloudStore,
-                    Failure, missing_sdk)
+from .base import StoreSettings, Versioned
+from .cloud import (
+    ABSENT,
+    ATTEMPTS,
+    BACKOFF_MAX_SECONDS,
+    MULTIPART_THRESHOLD,
+    Absent,
+    CloudStore,
+    Failure,
+    missing_sdk,
+)
 
 
 class _BucketMissing(Exception):
@@ -23,8 +31,8 @@ class _BucketMissing(Exception):
 class GCSStore(CloudStore):
     scheme = "gs"
 
-    def __init__(self, url: str):
-        super().__init__(url)
+    def __init__(self, url: str, settings: StoreSettings):
+        super().__init__(url, settings)
         try:
             import google.auth.exceptions
             from google.cloud import storage
@@ -37,16 +45,19 @@ class GCSStore(CloudStore):
             raise UsageError(f"store root {url}: no usable Google credentials ({error})") from None
         self.client = client
         self.bucket_handle = client.bucket(self.bucket)
-        # Every write is conditional, so every request is safe to retry.
-        self.retry = DEFAULT_RETRY.with_delay(initial=0.5, maximum=BACKOFF_MAX_SECONDS).with_timeout(RETRY_SECONDS)
+        # Every write is conditional, so every request is safe to retry. The SDK bounds
+        # retries by time, not count: about ATTEMPTS requests' worth.
+        self.retry = DEFAULT_RETRY.with_delay(initial=0.5, maximum=BACKOFF_MAX_SECONDS).with_timeout(
+            ATTEMPTS * settings.timeout)
+        self.timeout = (settings.timeout, settings.timeout)  # (connect, read) of each request
 
     def _get(self, name: str) -> Versioned:
         blob = self.bucket_handle.blob(name)
-        data = blob.download_as_bytes(retry=self.retry)
+        data = blob.download_as_bytes(retry=self.retry, timeout=self.timeout)
         return Versioned(data, str(blob.generation))
 
     def _head(self, name: str) -> bool:
-        return self.bucket_handle.blob(name).exists(retry=self.retry)
+        return self.bucket_handle.blob(name).exists(retry=self.retry, timeout=self.timeout)
 
     def _writing(self, write) -> None:
         from google.api_core.exceptions import NotFound
@@ -59,18 +70,21 @@ class GCSStore(CloudStore):
     def _put(self, name: str, data: bytes, version: str | Absent) -> None:
         generation = 0 if version is ABSENT else int(version)
         blob = self.bucket_handle.blob(name)
-        self._writing(lambda: blob.upload_from_string(data, if_generation_match=generation, retry=self.retry))
+        self._writing(lambda: blob.upload_from_string(data, if_generation_match=generation,
+                                                            retry=self.retry, timeout=self.timeout))
 
     def _upload(self, name: str, path: Path) -> None:
         # A chunk size makes large files resumable uploads sent (and retried) in parts.
         blob = self.bucket_handle.blob(name, chunk_size=MULTIPART_THRESHOLD)
-        self._writing(lambda: blob.upload_from_filename(str(path), if_generation_match=0, retry=self.retry))
+        self._writing(lambda: blob.upload_from_filename(str(path), if_generation_match=0,
+                                                              retry=self.retry, timeout=self.timeout))
 
     def _download(self, name: str, destination: Path) -> None:
-        self.bucket_handle.blob(name).download_to_filename(str(destination), retry=self.retry)
+        self.bucket_handle.blob(name).download_to_filename(str(destination), retry=self.retry,
+                                                         timeout=self.timeout)
 
     def _names(self, prefix: str) -> Iterator[str]:
-        for blob in self.client.list_blobs(self.bucket, prefix=prefix, retry=self.retry):
+        for blob in self.client.list_blobs(self.bucket, prefix=prefix, retry=self.retry, timeout=self.timeout):
             yield blob.name
 
     def _failure(self, error: Exception) -> Failure | None:

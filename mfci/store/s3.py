@@ -1,7 +1,9 @@
 """A store in an S3 bucket (boto3): `s3://bucket/prefix`.
 
 Credentials come from the AWS chain (environment, profile, SSO, instance role); the
-endpoint from METAFLOW_S3_ENDPOINT_URL, else boto3's own AWS_ENDPOINT_URL(_S3).
+endpoint from METAFLOW_S3_ENDPOINT_URL, else boto3's own AWS_ENDPOINT_URL(_S3). S3 answers
+403 rather than 404 for a missing key when the caller may not list the bucket (the
+run-only policy in README): on a read, that 403 is a miss.
 Create-only writes send If-None-Match: *, compare-and-swap sends If-Match: <etag>.
 """
 
@@ -10,11 +12,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from .base import Versioned
-from .cloud import (ABSENT, ATTEMPTS, MULTIPART_THRESHOLD, POOL_SIZE, TRANSFER_THREADS, Absent, CloudStore,
-                    Failure, missing_sdk)
+from .base import StoreSettings, Versioned
+from .cloud import (
+    ABSENT,
+    ATTEMPTS,
+    MULTIPART_THRESHOLD,
+    POOL_SIZE,
+    TRANSFER_THREADS,
+    Absent,
+    CloudStore,
+    Failure,
+    missing_sdk,
+)
 
-DENIED_CODES = {"AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+DENIED_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
                 "InvalidToken", "InvalidClientTokenId", "AllAccessDisabled"}
 # 409 ConditionalRequestConflict: another conditional write of the key was in flight;
 # like 412, someone else's write won.
@@ -29,24 +40,23 @@ def _create_only(params: dict, **_) -> None:
 class S3Store(CloudStore):
     scheme = "s3"
 
-    def __init__(self, url: str):
-        super().__init__(url)
+    def __init__(self, url: str, settings: StoreSettings):
+        super().__init__(url, settings)
         try:
             import boto3
             from boto3.s3.transfer import TransferConfig
             from botocore.config import Config
         except ImportError:
             raise missing_sdk(url, "boto3", "s3") from None
-        from .. import config
-
-        endpoint = config.raw("METAFLOW_S3_ENDPOINT_URL") or None
-        settings = Config(retries={"max_attempts": ATTEMPTS, "mode": "standard"},
-                          max_pool_connections=POOL_SIZE)
+        endpoint = settings.s3_endpoint or None
+        client_config = Config(retries={"total_max_attempts": ATTEMPTS, "mode": "standard"},
+                               connect_timeout=settings.timeout, read_timeout=settings.timeout,
+                               max_pool_connections=POOL_SIZE)
         session = boto3.session.Session()
-        self.client = session.client("s3", endpoint_url=endpoint, config=settings)
+        self.client = session.client("s3", endpoint_url=endpoint, config=client_config)
         # boto3's managed (multipart) uploads take no precondition, so they go through a
         # client whose every object write is create-only.
-        self.uploads = session.client("s3", endpoint_url=endpoint, config=settings)
+        self.uploads = session.client("s3", endpoint_url=endpoint, config=client_config)
         for operation in ("PutObject", "CompleteMultipartUpload"):
             self.uploads.meta.events.register(f"before-parameter-build.s3.{operation}", _create_only)
         self.transfers = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD,
@@ -77,7 +87,12 @@ class S3Store(CloudStore):
 
     def _failure(self, error: Exception) -> Failure | None:
         from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, PartialCredentialsError
+        from botocore.exceptions import (
+            BotoCoreError,
+            ClientError,
+            NoCredentialsError,
+            PartialCredentialsError,
+        )
 
         if isinstance(error, S3UploadFailedError) and isinstance(error.__context__, ClientError):
             error = error.__context__  # boto3 wraps the upload's own error
@@ -90,8 +105,10 @@ class S3Store(CloudStore):
                 return Failure.MISSING
             if code in CONFLICT_CODES or status == 412:
                 return Failure.CONFLICT
-            if code in DENIED_CODES or status == 403:
+            if code in DENIED_CODES:
                 return Failure.DENIED
+            if code in ("AccessDenied", "403") or status == 403:
+                return Failure.FORBIDDEN
             return Failure.FAILED
         if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
             return Failure.DENIED

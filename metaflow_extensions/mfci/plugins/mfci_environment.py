@@ -6,7 +6,10 @@ Thin on purpose: the work happens in `mfci.runtime`, imported only when a flow r
 import os
 
 from metaflow.packaging_sys import ContentType
-from metaflow.plugins.pypi.conda_environment import CondaEnvironment, CondaEnvironmentException
+from metaflow.plugins.pypi.conda_environment import (
+    CondaEnvironment,
+    CondaEnvironmentException,
+)
 
 REMOTE_ENVS = ".mfci-envs"
 
@@ -20,14 +23,21 @@ class MfciCondaEnvironment(CondaEnvironment):
 
     def validate_environment(self, logger, datastore_type):
         # Core builds its micromamba/pip solvers here; mfci needs them only to fall back.
+        # mfci reads its settings here, once for the run.
         from metaflow.plugins import DATASTORES
 
         self.logger = logger
         self.datastore_type = datastore_type
         self.datastore = [d for d in DATASTORES if d.TYPE == datastore_type][0]
 
+    def _settings(self):
+        if getattr(self, "_mfci_settings", None) is None:
+            from mfci.config import Settings
+
+            self._mfci_settings = Settings.load()
+        return self._mfci_settings
+
     def init_environment(self, echo, only_steps=None):
-        from mfci import config
         from mfci.errors import MfciError
         from mfci.runtime import place_steps
 
@@ -41,8 +51,9 @@ class MfciCondaEnvironment(CondaEnvironment):
             if request.get("uses_environment"):
                 requests[step.name] = request
         try:
-            launch = place_steps(self.flow.name, requests, echo, getattr(self, "datastore_type", None))
-            strict = config.get("CONDA_MFCI_STRICT")
+            settings = self._settings()
+            launch = place_steps(settings, self.flow.name, requests, echo, getattr(self, "datastore_type", None))
+            strict = settings["CONDA_MFCI_STRICT"]
         except (MfciError, OSError) as error:
             raise CondaEnvironmentException(f"mfci: {error}")
         self._placements.update(launch.placements)
@@ -83,7 +94,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         return [
             "echo 'Bootstrapping mfci environment...'",
             "flush_mflogs",
-            bootstrap_command(placement, self._remote_prefix(placement)),
+            bootstrap_command(self._settings(), placement, self._remote_prefix(placement)),
             "echo 'Environment bootstrapped.'",
             "flush_mflogs",
         ]
@@ -93,6 +104,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         # the worker has neither installed.
         # (Listed file by file: Metaflow's MODULE_CONTENT mishandles regular packages.)
         import filelock
+
         import mfci
 
         return super().add_to_package() + [

@@ -1,0 +1,52 @@
+"""Fast unit layer: the warm pipeline (resolve → cache → publish → lookup) with a fake
+resolver and an in-memory store, in milliseconds."""
+
+import hashlib
+
+from memory_store import MemoryStore
+
+from mfci.cli._progress import Reporter
+from mfci.config import Settings
+from mfci.lookup import Policy, find
+from mfci.record import PackageFile
+from mfci.spec import StepRequirement, build_spec
+from mfci.status import Status
+from mfci.warm import Warmer
+
+
+class FakeResolver:
+    name = "fake"
+
+    def __init__(self, files):
+        self.files, self.calls = files, 0
+
+    def resolve(self, spec, arch):
+        self.calls += 1
+        return self.files
+
+
+class FakeResolvers:
+    def __init__(self, resolver):
+        self.resolver = resolver
+
+    def for_spec(self, spec):
+        return self.resolver
+
+
+def test_resolve_store_publish_then_hit(tmp_path):
+    wheel = tmp_path / "six-1.16.0-py3-none-any.whl"
+    wheel.write_bytes(b"a wheel")
+    package = PackageFile("six", "1.16.0", "pypi", wheel.as_uri(), wheel.name,
+                          hashlib.sha256(b"a wheel").hexdigest(), 7, "pypi/local/six-1.16.0-py3-none-any.whl")
+    settings = Settings.load({"METAFLOW_HOME": str(tmp_path), "METAFLOW_USER": "ci",
+                              "METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "cache")})
+    store, resolver = MemoryStore(), FakeResolver([package])
+    warmer = Warmer(settings, store, Reporter(quiet=True), FakeResolvers(resolver))
+    spec = build_spec(StepRequirement("f.py", "F", "s", pypi={"six": "1.16.0"}), settings.spec_inputs)
+
+    first = warmer.warm_one(spec, "linux-64", jobs=2)
+    again = warmer.warm_one(spec, "linux-64", jobs=2)
+    assert (first.status, again.status, resolver.calls) == (Status.RESOLVED, Status.HIT, 1)
+    assert store.objects[settings.layout.package(package.key)] == b"a wheel"
+    found = find(store, settings.layout, spec.spec_id, "linux-64", Policy.parse(":any:", "me"))
+    assert found.env_id == first.env_id and found.resolved_by == "ci" and found.packages == (package,)
