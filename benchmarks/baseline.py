@@ -18,7 +18,7 @@ from mfci.resolve.targets import pypi_target
 
 
 def platform_arguments(arch: str, python: str) -> list[str]:
-    target = pypi_target(arch, python, Settings.load().system_packages)
+    target = pypi_target(arch, python, Settings.load().system_packages[arch])
     major, minor = target.python_tuple
     arguments = ["--only-binary=:all:", "--python-version", f"{major}.{minor}",
                  "--implementation", "cp", "--abi", f"cp{major}{minor}", "--abi", "abi3", "--abi", "none"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .errors import UsageError, WorkError
 from .layout import Layout
-from .objects import AliasTarget, now
+from .objects import AliasTarget, EnvRef, now
 from .publish import update_object
 from .store.base import Store
 
@@ -45,16 +45,17 @@ class Alias:
         return layout.alias(self.name, self.tag)
 
 
-def publish_alias(store: Store, layout: Layout, alias: Alias, spec_id: str, envs: dict[str, str], user: str) -> None:
-    """Point the alias at a spec's environments (arch → env_id)."""
-    target = AliasTarget(str(alias), spec_id, dict(envs), user, now())
+def publish_alias(store: Store, layout: Layout, alias: Alias, envs: dict[str, EnvRef], user: str) -> None:
+    """Point the alias at an environment per arch."""
+    target = AliasTarget(str(alias), dict(envs), user, now())
 
     def change(old: AliasTarget | None) -> AliasTarget | None:
         if old is None or alias.movable:
             return target
-        if (old.spec_id, old.envs) == (spec_id, envs):
+        if old.envs == envs:
             return None  # already set to exactly this: nothing to do
-        raise WorkError(f"alias {alias} is immutable and already points to spec {old.spec_id[:12]}; "
+        first = next(iter(old.envs.values()))
+        raise WorkError(f"alias {alias} is immutable and already points to environment {first.env_id[:12]}; "
                         "publish a new tag (or use latest/candidate/stable, which move)")
 
     update_object(store, alias.key(layout), AliasTarget.from_json, change)

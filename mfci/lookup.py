@@ -110,7 +110,7 @@ def read_alias(store: Store, layout: Layout, alias) -> AliasTarget | None:
 def find_by_alias(store: Store, layout: Layout, alias, arch: str) -> EnvRecord | None:
     """A named environment's record for the arch: the alias, then the record (2 reads)."""
     target = read_alias(store, layout, alias)
-    env_id = target.envs.get(arch) if target else None
-    if not env_id:
+    ref = target.envs.get(arch) if target else None
+    if ref is None:
         return None
-    return read_record(store, layout.record(target.spec_id, arch, env_id))
+    return read_record(store, layout.record(ref.spec_id, arch, ref.env_id))

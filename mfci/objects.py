@@ -75,33 +75,46 @@ class Pointer:
 
 
 @dataclass(frozen=True)
+class EnvRef:
+    """One published environment: the record at envs/<spec_id>/<arch>/<env_id>.json."""
+
+    spec_id: str
+    env_id: str
+
+
+ALIAS_FORMATS = (1, 2)   # 1: one spec_id for every arch; 2: a spec per arch
+
+
+@dataclass(frozen=True)
 class AliasTarget:
-    """envs/aliases/<name>/<tag>.json: one spec's environment per arch."""
+    """envs/aliases/<name>/<tag>.json: an environment per arch."""
 
     alias: str
-    spec_id: str
-    envs: dict            # arch -> env_id
+    envs: dict            # arch -> EnvRef
     resolved_by: str = ""
     resolved_at: str = ""
 
     def to_json(self) -> dict:
-        return {"format": OBJECT_FORMAT, "alias": self.alias, "spec_id": self.spec_id, "envs": dict(self.envs),
+        return {"format": 2, "alias": self.alias,
+                "envs": {arch: {"spec_id": ref.spec_id, "env_id": ref.env_id} for arch, ref in sorted(self.envs.items())},
                 "resolved_by": self.resolved_by, "resolved_at": self.resolved_at}
 
     @classmethod
     def from_json(cls, data) -> "AliasTarget":
-        data = _dict(data, "alias")
+        check_format(data, ALIAS_FORMATS, "alias")
         envs = data.get("envs")
         if not isinstance(envs, dict) or not envs:
-            raise ValueError("envs must map at least one arch to an environment id")
-        for arch, env_id in envs.items():
+            raise ValueError("envs must map at least one arch to an environment")
+        refs = {}
+        for arch, value in envs.items():
             if arch not in ALL_ARCHS:
                 raise ValueError(f"arch {arch!r} is not one of {', '.join(ALL_ARCHS)}")
-            _env_id(env_id)
-        spec_id = data.get("spec_id")
-        if not isinstance(spec_id, str) or not SHA256.fullmatch(spec_id):
-            raise ValueError(f"spec_id {spec_id!r} is not a spec id")
-        return cls(str(data.get("alias") or ""), spec_id, dict(envs), str(data.get("resolved_by") or ""),
+            spec_id, env_id = (data.get("spec_id"), value) if data.get("format", 1) == 1 else (
+                (value.get("spec_id"), value.get("env_id")) if isinstance(value, dict) else (None, None))
+            if not isinstance(spec_id, str) or not SHA256.fullmatch(spec_id):
+                raise ValueError(f"spec_id {spec_id!r} is not a spec id")
+            refs[arch] = EnvRef(spec_id, _env_id(env_id))
+        return cls(str(data.get("alias") or ""), refs, str(data.get("resolved_by") or ""),
                    str(data.get("resolved_at") or ""))
 
 

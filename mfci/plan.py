@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .discover import Discovery, DiscoveryOptions, FlowReport, discover
-from .errors import MfciError
+from .errors import MfciError, WorkError
 from .pythons import KnownPythons
 from .shard import Shard
-from .spec import EnvSpec, SpecInputs, StepRequirement, build_spec
+from .spec import EnvSpec, SpecInputs, StepRequirement, build_spec, step_pythons
 from .status import Status
 
 
@@ -108,16 +108,23 @@ def _add_step(plan: Plan, requirement: StepRequirement, archs: list[str], python
     if not requirement.uses_environment:
         plan.rows += [Row(requirement, arch, status=Status.SKIPPED) for arch in archs]
         return
-    for python in ([requirement.python] if requirement.python else pythons):
+    try:
+        chosen = step_pythons(requirement, pythons)
+    except MfciError as error:
+        chosen = [None]
+        failure = str(error)
+    for python in chosen:
         try:
-            spec = build_spec(requirement, inputs, python)
+            if python is None:
+                raise WorkError(failure)
             if known is not None:
-                known.check(spec.python)
+                known.check(python)
+            specs = [build_spec(requirement, inputs, arch, python) for arch in archs]
         except (MfciError, ValueError) as error:
             plan.rows += [Row(requirement, arch, status=Status.FAILED, message=str(error)) for arch in archs]
             plan.errors.append({"file": requirement.file, "step": requirement.step, "message": str(error)})
             continue
-        for arch in archs:
+        for arch, spec in zip(archs, specs):
             plan.rows.append(Row(requirement, arch, spec))
             plan.specs[(spec.spec_id, arch)] = spec
 

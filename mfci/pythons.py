@@ -40,3 +40,61 @@ def known_pythons(environment: dict | None = None) -> KnownPythons:
     entries = json.loads(done.stdout or "[]")
     return KnownPythons(frozenset(entry["version"] for entry in entries
                                   if entry.get("implementation") == "cpython" and VERSION.fullmatch(entry["version"])))
+
+
+# CPython minors mfci knows to be released, oldest first: the candidates a python range is
+# narrowed to. A fixed list, so that CI and every laptop choose alike (updated with mfci).
+CPYTHON_MINORS = tuple(f"3.{minor}" for minor in range(6, 15))
+
+
+def exact_python(text: str) -> str | None:
+    """X.Y or X.Y.Z when the request names one version (`3.11`, `==3.11.*`, `3.11.4`)."""
+    value = str(text).strip().removeprefix("==").strip().removesuffix(".*")
+    return value if VERSION.fullmatch(value) else None
+
+
+def python_range(text: str):
+    """A range as Metaflow (and conda) accepts one — `>=3.10,<3.11`, `~=3.10`, `3.10.*` — as
+    a PEP 440 SpecifierSet; ValueError when it is not one."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    value = "".join(str(text).split())
+    try:
+        specifiers = SpecifierSet(value)
+    except InvalidSpecifier:
+        raise ValueError(f"python {text!r} is neither a version X.Y, X.Y.Z nor a range such as "
+                         "'>=3.10,<3.12'") from None
+    if not len(specifiers):
+        raise ValueError(f"python {text!r} is not a version or a range")
+    return specifiers
+
+
+def _admits(specifiers, minor: str) -> bool:
+    return any(specifiers.contains(f"{minor}.{patch}") for patch in range(0, 40))
+
+
+def choose_pythons(requested: str | None, preferred: list[str]) -> list[str]:
+    """The concrete pythons (X.Y or X.Y.Z) a step is warmed and looked up with.
+
+    No request: the preferred ones (`--python`, else CONDA_MFCI_PYTHON). One version: that
+    one. A range: the preferred ones it admits; if it admits none, the newest minor below
+    its upper bound when it has one, else the oldest minor above its lower bound — a
+    choice that does not move when newer pythons are released. ValueError for a request
+    that is neither a version nor a range, or a range no CPython minor fits."""
+    if not requested:
+        return list(preferred)
+    exact = exact_python(requested)
+    if exact:
+        return [exact]
+    if re.fullmatch(r"\s*\d+\s*", str(requested)):
+        raise ValueError(f"python {requested!r} is not a version X.Y or X.Y.Z (such as 3.11 or 3.11.9)")
+    specifiers = python_range(requested)
+    admitted = [python for python in preferred if specifiers.contains(python if python.count(".") == 2
+                                                                      else f"{python}.0")]
+    if admitted:
+        return admitted
+    minors = [minor for minor in CPYTHON_MINORS if _admits(specifiers, minor)]
+    if not minors:
+        raise ValueError(f"no CPython {CPYTHON_MINORS[0]}–{CPYTHON_MINORS[-1]} fits python {requested!r}")
+    bounded = any(spec.operator in ("<", "<=", "==", "~=") for spec in specifiers)
+    return [minors[-1] if bounded else minors[0]]

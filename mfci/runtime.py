@@ -46,7 +46,7 @@ def place_steps(settings: Settings, flow: str, requests: dict[str, dict], echo: 
         requirement = StepRequirement.from_json("", flow, step, request)
         remote = request.get("remote_arch")
         arch = remote or current_arch()
-        spec = build_spec(requirement, inputs)
+        spec = build_spec(requirement, inputs, arch)
         record = find(store, layout, spec.spec_id, arch, settings.policy, pins)
         if record is None:
             missing[step] = f"no environment published for spec {spec.spec_id[:12]} on {arch} in {store.url}"

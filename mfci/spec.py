@@ -2,7 +2,9 @@
 
 Nothing about the machine that computes a spec enters it: not its python, its glibc, its
 platform or its index configuration. The same flow gives the same spec_id in CI and on
-a laptop. The arch is not part of a spec; it is the second half of every key.
+a laptop. A spec is for one arch only in what that arch's virtual packages (and, on
+Linux, a GPU step's) are, so that changing `__osx` for osx-arm64 changes no other arch's
+key; the arch itself is the second half of every key.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from .errors import WorkError
+from .pythons import choose_pythons
 from .secrets import scrub
 
-SPEC_FORMAT = 1
+SPEC_FORMAT = 2   # 2: the system packages of the spec's own arch only
 VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@")
 
 
@@ -32,7 +35,7 @@ class StepRequirement:
     step: str
     pypi: dict[str, str] | None = None   # package -> version spec, Metaflow's pins included
     conda: dict[str, str] | None = None  # conda packages other than python
-    python: str | None = None            # only when the user pinned it
+    python: str | None = None            # only when the user pinned it: a version or a range
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
     channels: tuple[str, ...] = ()       # an environment file's own channels
@@ -64,12 +67,12 @@ class SpecInputs:
 
 @dataclass(frozen=True)
 class EnvSpec:
-    python: str
+    python: str                       # X.Y or X.Y.Z: the interpreter this spec is resolved for
     pypi: tuple[str, ...] = ()
     conda: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
-    system: dict = field(default_factory=dict, hash=False, compare=False)
+    system: dict = field(default_factory=dict, hash=False, compare=False)  # the arch's virtual packages
     spec_id: str = field(default="", compare=True)
 
     @property
@@ -147,9 +150,28 @@ def python_match_spec(python: str) -> str:
     return f"python {python}.*" if python.count(".") == 1 else f"python =={python}"
 
 
-def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | None = None) -> EnvSpec:
-    """The spec of one step. `python` overrides the default for unpinned steps."""
-    chosen_python = requirement.python or python or inputs.default_python
+def step_pythons(requirement: StepRequirement, preferred: list[str]) -> list[str]:
+    """The concrete pythons a step is warmed for (pythons.choose_pythons); WorkError naming
+    the bad value for this step alone."""
+    try:
+        return choose_pythons(requirement.python, preferred)
+    except ValueError as error:
+        raise WorkError(str(error)) from None
+
+
+def system_packages(inputs: SpecInputs, arch: str, gpu: bool) -> dict:
+    """The virtual packages a spec for `arch` is resolved with: the arch's, plus the GPU
+    ones for a GPU step on Linux (remote GPU compute is Linux)."""
+    packages = dict(inputs.system_packages.get(arch, {}))
+    if gpu and arch.startswith("linux"):
+        packages.update(inputs.gpu_packages)
+    return packages
+
+
+def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, python: str | None = None) -> EnvSpec:
+    """The spec of one step for one arch. `python`: the concrete python (one of
+    step_pythons); unset, the step's own choice with the configured default."""
+    chosen_python = python or step_pythons(requirement, [inputs.default_python])[0]
     pypi = sorted(
         pypi_requirement(name, version) for name, version in (requirement.pypi or {}).items()
     )
@@ -162,9 +184,7 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, python: str | N
         own = [c for c in requirement.channels if c != "nodefaults"]
         configured = own if "nodefaults" in requirement.channels else [*own, *inputs.channels]
         channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in configured)]))
-    system: dict = {"archs": inputs.system_packages}
-    if requirement.gpu:
-        system["gpu"] = inputs.gpu_packages
+    system = system_packages(inputs, arch, requirement.gpu)
     return _with_id(
         python=canonical_python(chosen_python),
         pypi=tuple(pypi),

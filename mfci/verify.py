@@ -84,9 +84,9 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
         relative = key[len(envs_prefix):]
         if relative.startswith("aliases/"):
             alias = _read(store, key, AliasTarget.from_json, "alias", report)
-            for arch, env_id in (alias.envs.items() if alias else ()):
-                if (alias.spec_id, arch, env_id) not in records:
-                    report.violations.append(f"{key}: names environment {env_id} ({arch}), which has no record")
+            for arch, ref in (alias.envs.items() if alias else ()):
+                if (ref.spec_id, arch, ref.env_id) not in records:
+                    report.violations.append(f"{key}: names environment {ref.env_id} ({arch}), which has no record")
         elif match := POINTER.fullmatch(relative):
             report.pointers += 1
             pointer = _read(store, key, Pointer.from_json, "pointer", report)

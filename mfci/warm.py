@@ -137,7 +137,7 @@ class Warmer:
                 if current is not None and current.version == version:
                     return None
                 spec = build_spec(StepRequirement("(remote installer)", "", "", pypi={tool: version}),
-                                  self.settings.spec_inputs)
+                                  self.settings.spec_inputs, arch)
                 files = self.cache.store_all(self.resolvers.pypi().resolve(spec, arch), 2)
                 update_object(self.store, key, InstallerPointer.from_json,
                               lambda _old: InstallerPointer(version, files[0]))

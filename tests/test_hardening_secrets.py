@@ -89,7 +89,7 @@ def test_config_masks_secrets_and_tools_never_see_them_in_argv(tmp_path, monkeyp
         monkeypatch.setattr(process_module.subprocess, "Popen", Recording)
         monkeypatch.setenv("METAFLOW_CONDA_DEFAULT_PYPI_SOURCE", private)
         loaded = settings()
-        spec = build_spec(StepRequirement("f.py", "F", "s", pypi={"six": "1.16.0"}), loaded.spec_inputs)
+        spec = build_spec(StepRequirement("f.py", "F", "s", pypi={"six": "1.16.0"}), loaded.spec_inputs, "linux-64")
         outcome = Warmer(loaded, loaded.open_store(), Reporter(quiet=True)).warm_one(spec, "linux-64", 2)
     assert outcome.status == "resolved"
     assert any(" pip compile " in command for command in commands)

@@ -35,7 +35,7 @@ def test_every_kind_of_url_secret_is_scrubbed(url, public):
 def test_a_rotated_channel_token_leaves_the_spec_id_unchanged():
     def spec_for(token):
         inputs = SpecInputs("3.11", {}, {}, channels=(f"https://conda.anaconda.org/t/{token}/team",))
-        return build_spec(StepRequirement("f", "F", "s", conda={"numpy": "1.26"}), inputs)
+        return build_spec(StepRequirement("f", "F", "s", conda={"numpy": "1.26"}), inputs, "linux-64")
 
     one, two = spec_for("tok-one-1111"), spec_for("tok-two-2222")
     assert one.spec_id == two.spec_id and one.channels == ("https://conda.anaconda.org/team",)

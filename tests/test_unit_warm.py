@@ -42,7 +42,7 @@ def test_resolve_store_publish_then_hit(tmp_path):
                               "METAFLOW_CONDA_MFCI_CACHE_DIR": str(tmp_path / "cache")})
     store, resolver = MemoryStore(), FakeResolver([package])
     warmer = Warmer(settings, store, Reporter(quiet=True), FakeResolvers(resolver))
-    spec = build_spec(StepRequirement("f.py", "F", "s", pypi={"six": "1.16.0"}), settings.spec_inputs)
+    spec = build_spec(StepRequirement("f.py", "F", "s", pypi={"six": "1.16.0"}), settings.spec_inputs, "linux-64")
 
     first = warmer.warm_one(spec, "linux-64", jobs=2)
     again = warmer.warm_one(spec, "linux-64", jobs=2)

@@ -101,8 +101,8 @@ def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequ
     raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
 
 
-def step_spec(settings: Settings, flow_file: Path, step: str, python: str | None = None) -> EnvSpec:
-    return build_spec(step_requirement(settings, flow_file, step), settings.spec_inputs, python)
+def step_spec(settings: Settings, flow_file: Path, step: str, arch: str, python: str | None = None) -> EnvSpec:
+    return build_spec(step_requirement(settings, flow_file, step), settings.spec_inputs, arch, python)
 
 
 STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
@@ -124,7 +124,7 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
         return record
     if not flow_file or not step:
         raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
-    spec = step_spec(settings, flow_file, step, python)
+    spec = step_spec(settings, flow_file, step, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "

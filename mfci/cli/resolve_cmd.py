@@ -8,7 +8,8 @@ import typer
 from ..alias import Alias, publish_alias
 from ..envfile import read_environment_file
 from ..errors import UsageError, WorkError
-from ..spec import build_spec
+from ..objects import EnvRef
+from ..spec import build_spec, step_pythons
 from ..warm import Warmer
 from ._common import (
     JSON,
@@ -45,43 +46,45 @@ def run(
     kind, path = given[0]
     aliases = [Alias.parse(text) for text in alias or []]
     archs = check_archs(settings, arch)
-    [chosen], known = check_pythons(settings, [python] if python else None)
-    spec = build_spec(read_environment_file(path, kind), settings.spec_inputs, chosen)
+    preferred, known = check_pythons(settings, [python] if python else None)
+    requirement = read_environment_file(path, kind)
     try:
-        known.check(spec.python)
-    except ValueError as error:
+        [chosen] = step_pythons(requirement, preferred)[:1]
+        known.check(chosen)
+    except (ValueError, WorkError) as error:
         raise UsageError(f"{path}: {error}") from None
+    specs = {target: build_spec(requirement, settings.spec_inputs, target, chosen) for target in archs}
     store = settings.open_store(root)
     store.ensure_writable()
     reporter = Reporter()
     warmer = Warmer(settings, store, reporter)
     reporter.total(len(archs), "environments")
-    envs, errors = [], []
-    for target in archs:
+    envs, errors, refs = [], [], {}
+    for target, spec in specs.items():
         try:
             outcome = warmer.warm_one(spec, target, jobs=4)
-            envs.append({"arch": target, "env_id": outcome.env_id, "status": str(outcome.status)})
+            refs[target] = EnvRef(spec.spec_id, outcome.env_id)
+            envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": outcome.env_id,
+                         "status": str(outcome.status)})
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
         except WorkError as error:
-            envs.append({"arch": target, "env_id": None, "status": "failed"})
+            envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": None, "status": "failed"})
             errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
             reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
     reporter.close()
-    errors += warmer.publish_installers(archs, [spec], 4)
+    errors += warmer.publish_installers(archs, list(specs.values()), 4)
     published = []
     for name in aliases if not errors else []:
         try:
-            publish_alias(store, warmer.layout, name, spec.spec_id,
-                          {e["arch"]: e["env_id"] for e in envs}, settings.user)
+            publish_alias(store, warmer.layout, name, refs, settings.user)
             published.append(str(name))
         except WorkError as error:
             errors.append({"file": str(path), "step": None, "message": str(error)})
     for error in errors:
         say(f"error: {error['file']}: {error['message']}")
     if as_json:
-        emit_json({"spec_id": spec.spec_id, "python": spec.python, "envs": envs,
-                   "aliases": published, "errors": errors})
+        emit_json({"python": chosen, "envs": envs, "aliases": published, "errors": errors})
     else:
-        say(f"mfci resolve: spec {spec.spec_id[:12]} for {', '.join(archs)} into {store.url}")
+        say(f"mfci resolve: {path} (python {chosen}) for {', '.join(archs)} into {store.url}")
     if errors:
         raise typer.Exit(1)

@@ -22,7 +22,6 @@ class ResolverSettings:
     pypi_resolver: str
     conda_resolver: str
     mixed_resolver: str
-    system_packages: dict
     indexes: IndexConfig
     channels: tuple[str, ...]            # as configured (credentials included)
     cache_dir: Path
@@ -33,7 +32,7 @@ class ResolverSettings:
     def of(cls, settings) -> "ResolverSettings":
         environment = {k: v for k, v in settings.environ.items() if k not in TOOL_INDEX_VARIABLES}
         return cls(settings["CONDA_PYPI_DEPENDENCY_RESOLVER"], settings["CONDA_DEPENDENCY_RESOLVER"],
-                   settings["CONDA_MIXED_DEPENDENCY_RESOLVER"], settings.system_packages, settings.indexes,
+                   settings["CONDA_MIXED_DEPENDENCY_RESOLVER"], settings.indexes,
                    settings.conda_channels, settings.cache_dir, settings["CONDA_MFCI_TOOL_TIMEOUT"], environment)
 
 

@@ -13,15 +13,12 @@ from ..urls import package_key
 from .base import ResolutionFailed
 
 
-def virtual_packages(system: dict, arch: str) -> list:
-    """The arch's virtual packages (CONDA_SYS_DEFAULT_PACKAGES), plus the GPU ones on linux."""
+def virtual_packages(system: dict) -> list:
+    """A spec's virtual packages (its arch's, plus the GPU ones of a GPU step on Linux)."""
     from rattler import BuildString, GenericVirtualPackage, PackageName, Version
 
-    wanted = dict(system.get("archs", {}).get(arch, {}))
-    if arch.startswith("linux"):
-        wanted.update(system.get("gpu", {}))
     packages = []
-    for name, value in sorted(wanted.items()):
+    for name, value in sorted(system.items()):
         version, _, build = str(value).partition("=")
         packages.append(GenericVirtualPackage(PackageName(name), Version(version), BuildString(build or "0")))
     return packages
@@ -65,7 +62,7 @@ class RattlerResolver:
                 specs=[python_match_spec(spec.python), *spec.conda],
                 gateway=rattler.Gateway(cache_dir=str(self.cache_dir)),
                 platforms=[arch, "noarch"],
-                virtual_packages=virtual_packages(spec.system, arch),
+                virtual_packages=virtual_packages(spec.system),
             )
 
         try:

@@ -26,9 +26,7 @@ class BinaryCondaResolver:
         self.settings = settings  # ResolverSettings
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        wanted = dict(spec.system.get("archs", {}).get(arch, {}))
-        if arch.startswith("linux"):
-            wanted.update(spec.system.get("gpu", {}))
+        wanted = spec.system
         with tempfile.TemporaryDirectory(prefix="mfci-conda-") as scratch:
             environment = dict(self.settings.environment, CONDA_SUBDIR=arch, CONDA_PKGS_DIRS=f"{scratch}/pkgs",
                                MAMBA_ROOT_PREFIX=f"{scratch}/root", CONDA_JSON="true", MAMBA_NO_BANNER="1")

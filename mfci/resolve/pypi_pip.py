@@ -29,7 +29,7 @@ class PipResolver:
         return {**self.settings.environment, **self.settings.indexes.pip_environment()}
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        target = pypi_target(arch, spec.python, self.settings.system_packages)
+        target = pypi_target(arch, spec.python, spec.system)
         major, minor = target.python_tuple
         with tempfile.TemporaryDirectory(prefix="mfci-pip-") as scratch:
             requirements = Path(scratch, "requirements.in")

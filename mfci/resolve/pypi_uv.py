@@ -79,12 +79,13 @@ class UvResolver:
         return command
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        return self.compile(list(spec.pypi), spec.python, arch)
+        return self.compile(list(spec.pypi), spec.python, arch, spec.system)
 
-    def compile(self, requirements: list[str], python: str, arch: str,
+    def compile(self, requirements: list[str], python: str, arch: str, system: dict,
                 constraints: list[str] = ()) -> list[PackageFile]:
-        """Exact wheels for the requirements on the arch, optionally under constraints."""
-        target = pypi_target(arch, python, self.settings.system_packages)
+        """Exact wheels for the requirements on the arch (given its virtual packages),
+        optionally under constraints."""
+        target = pypi_target(arch, python, system)
         with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
             requirements_file = Path(scratch, "requirements.in")
             requirements_file.write_text("\n".join(requirements) + "\n")

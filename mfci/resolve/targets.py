@@ -42,9 +42,8 @@ def _version_pair(text: str, what: str) -> tuple[int, int]:
     return major, minor
 
 
-def pypi_target(arch: str, python: str, system_packages: dict) -> PyPITarget:
+def pypi_target(arch: str, python: str, virtual: dict) -> PyPITarget:
     """The PyPI view of a conda arch, given the arch's virtual packages."""
-    virtual = system_packages.get(arch, {})
     machine = MACHINES.get(arch)
     if machine is None:
         raise UsageError(f"unknown arch {arch!r} (known: {', '.join(MACHINES)})")
