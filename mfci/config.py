@@ -284,7 +284,13 @@ OPTIONS: tuple[Option, ...] = (
            "a run looks up).", group=MFCI),
     Option("CONDA_MFCI_STRICT", False, _flag,
            "1: a step whose environment was not warmed fails before it runs. "
-           "0: such a step falls back to Metaflow's own @pypi/@conda.", group=MFCI),
+           "0: such a step is resolved at launch, as `mfci warm` would, and published to the store "
+           "(never Metaflow's own micromamba path).", group=MFCI),
+    Option("CONDA_MFCI_SERVES", "mfci", _choice("mfci", "netflixext"),
+           "With metaflow-netflixext installed too: which one serves `--environment=conda/pypi` and the "
+           "@conda/@pypi/@named_env/... decorators. `mfci`: mfci (warmed environments, the seed's "
+           "arguments); `netflixext`: the seed, unchanged (mfci's `mfci` commands still work). The "
+           "launch says which one serves. Without netflixext, mfci serves.", group=MFCI),
     Option("CONDA_MFCI_CACHE_DIR", None, _optional_text,
            "Local cache of verified package files and created environments. "
            "Unset: the user cache folder (`~/.cache/mfci` on Linux).", group=MFCI),
