@@ -91,9 +91,10 @@ def recorded_environment(pathspec: str) -> tuple[str, str, str]:
     return spec_id, env_id, arch
 
 
-def find_named(store, layout, policy: Policy, named: NamedEnv, arch: str, trace=None) -> EnvRecord:
-    """The record a named environment gives on an arch; WorkError (saying what to run) when
-    there is none. `named` must have its variables substituted."""
+def find_named(store, layout, policy: Policy, named: NamedEnv, arch: str | None, trace=None) -> EnvRecord:
+    """The record a named environment gives on an arch (None: for a run's step, the arch it
+    ran on); WorkError (saying what to run) when there is none. `named` must have its
+    variables substituted."""
     if named.name:
         alias = Alias.parse(named.name)
         record = find_by_alias(store, layout, alias, arch)
@@ -104,6 +105,7 @@ def find_named(store, layout, policy: Policy, named: NamedEnv, arch: str, trace=
                             f"`mfci resolve -r requirements.txt --alias {alias} --arch {arch}`")
         return record
     spec_id, env_id, ran_on = recorded_environment(str(named.pathspec))
+    arch = arch or ran_on
     if trace:
         trace(f"pathspec {named.pathspec}: spec {spec_id[:12]} env {env_id[:12]} on {ran_on}")
     # The very environment the step ran in; on another arch, that spec's published one.

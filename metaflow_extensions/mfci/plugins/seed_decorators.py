@@ -40,7 +40,9 @@ class SeedArguments:
         given = dict(attributes or {})
         known = {k: v for k, v in given.items() if k in self.defaults or k.startswith(UNPACK_KEY)}
         self._unknown = sorted(set(given) - set(known))
-        self._given = {k for k in known if not k.startswith(UNPACK_KEY)}
+        # Only what is written in the flow's source: a decorator Metaflow attached (and hands
+        # to a task as a spec with every attribute) asked for nothing itself.
+        self._given = {k for k in known if not k.startswith(UNPACK_KEY)} if statically_defined else set()
         super().__init__(known if attributes is not None else None, statically_defined, inserted_by)
 
     def _where(self, step=None):
@@ -56,7 +58,7 @@ class SeedArguments:
         if len(named) == 2:
             raise SeedDecoratorError(f"{where}: @{self.name} takes either 'name' or 'pathspec', not both")
         if named:
-            extra = [k for k in PACKAGE_ARGUMENTS if k in self._given and self.attributes.get(k)]
+            extra = [k for k in PACKAGE_ARGUMENTS if k in self._given]
             if extra:
                 raise SeedDecoratorError(
                     f"{where}: @{self.name}({named[0]}=...) uses a named environment as it was published; "
@@ -114,9 +116,9 @@ class MfciCondaStepDecorator(SeedArguments, CondaStepDecorator):
         super().task_pre_step(step_name, task_datastore, meta, run_id, task_id, flow, graph, retry_count,
                               max_retries, ubf_context, inputs)
         if not self.disabled:
-            from .task_metadata import register_environment
+            from .task_environment import enter_environment
 
-            register_environment(meta, run_id, step_name, task_id, retry_count)
+            enter_environment(meta, run_id, step_name, task_id, retry_count)
 
     def runtime_task_created(self, task_datastore, task_id, split_index, input_paths, is_cloned, ubf_context):
         if not self.disabled and hasattr(self.environment, "place_at_exec"):
@@ -151,6 +153,7 @@ class MfciPyPIStepDecorator(SeedArguments, PyPIStepDecorator):
                 self.attributes["python"] = self.attributes["python"] or base.attributes["python"]
                 if self.attributes["disabled"] is None:
                     self.attributes["disabled"] = base.attributes["disabled"]
+                self._attributes_with_user_values.update(base._attributes_with_user_values)
             _merge_from_base(self, base)
         super().step_init(flow, graph, step, decos, environment, flow_datastore, logger)
 
@@ -182,6 +185,7 @@ class PipStepDecorator(MfciPyPIStepDecorator):
                 attached.attributes[key] = ({**attached.attributes[key], **value} if isinstance(value, dict)
                                             else value)
                 attached._given.add(key)
+                attached._attributes_with_user_values.add(key)
             self.check_arguments(step)
             return
         self.name = "pypi"  # Metaflow reads a step's environment from its @pypi/@conda
@@ -217,7 +221,7 @@ class NamedEnvStepDecorator(SeedArguments, StepDecorator):
         if base is not None:
             _merge_from_base(self, base)
         for other in decos:
-            given = [k for k in PACKAGE_ARGUMENTS if k in getattr(other, "_given", ()) and other.attributes.get(k)]
+            given = [k for k in PACKAGE_ARGUMENTS if k in getattr(other, "_given", ())]
             if other.name in ("conda", "pypi", "pip") and given:
                 raise SeedDecoratorError(
                     f"step '{step}': @named_env uses a named environment as it was published; "

@@ -1,5 +1,6 @@
-"""The task metadata that says which environment a task ran in, as the seed records it:
-`conda_env_id`, a JSON list [spec_id, env_id, arch] (the seed's is [req_id, full_id, arch]).
+"""A task, in the environment mfci built for it: its tools on PATH, and the task metadata
+that says which environment it ran in, as the seed records it: `conda_env_id`, a JSON list
+[spec_id, env_id, arch] (the seed's is [req_id, full_id, arch]).
 
 Runs inside the task, in the step's own interpreter: stdlib only. The environment says who
 it is through the marker mfci writes into every environment it builds."""
@@ -24,11 +25,14 @@ def current_environment():
     return [marker.get("spec_id"), marker.get("env_id"), marker.get("arch")]
 
 
-def register_environment(metadata, run_id, step_name, task_id, attempt):
+def enter_environment(metadata, run_id, step_name, task_id, attempt):
     from metaflow.metadata_provider import MetaDatum
 
     environment = current_environment()
     if environment is None:
         return
+    # The environment's own bin first: Metaflow adds the folder of the interpreter's real
+    # path, which for a venv (and a linked python) is the base interpreter's, not the tools'.
+    os.environ["PATH"] = os.pathsep.join(filter(None, (os.path.join(sys.prefix, "bin"), os.environ.get("PATH"))))
     metadata.register_metadata(run_id, step_name, task_id, [
         MetaDatum(field=FIELD, value=json.dumps(environment), type=FIELD, tags=["attempt_id:%d" % attempt])])
