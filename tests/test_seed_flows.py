@@ -209,3 +209,25 @@ def test_unknown_arguments_and_contradictions_are_one_line(tmp_path, decorators,
     assert done.returncode == 1 and len(errors) == 1 and message in errors[0], done.stderr
     ran = run_flow(flow, "--environment=pypi", "run")
     assert ran.returncode != 0 and message in ran.stdout + ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_a_remote_fetch_at_exec_step_looks_its_name_up_in_its_bootstrap(corpus, tmp_path):
+    from test_bootstrap import REMOTE_EXTENSION
+
+    flow = tmp_path / "remote_named_flow.py"
+    flow.write_text(corpus.flows["named"].read_text().replace(
+        '@named_env(name="corpus/tools:v1")', '@fake_remote\n    @named_env(name="corpus/@{TEAM}:v1", fetch_at_exec=True)'
+    ).replace("from metaflow import", "from metaflow import fake_remote,"))
+    env = {**corpus.env, "PYTHONPATH": str(REMOTE_EXTENSION)}
+    shown = subprocess.run([sys.executable, flow.name, "--environment=pypi", "remotetest", "script", "--step", "start",
+                            "--output", "script.json"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    [line] = [line for line in json.loads((tmp_path / "script.json").read_text())["lines"] if "mfci.bootstrap" in line]
+    assert "--named 'corpus/@{TEAM}:v1'" in line and "--record" not in line    # nothing looked up at launch
+    command = line.replace("python -m", f"{sys.executable} -m", 1)
+    booted = subprocess.run(["bash", "-c", command], cwd=tmp_path, env={**env, "TEAM": "tools"},
+                            capture_output=True, text=True)
+    assert booted.returncode == 0, booted.stderr
+    alias = json.loads(corpus.mfci("lookup", "--alias", "corpus/tools:v1", "--arch", "linux-64", "--json").stdout)
+    assert f"environment {alias['env_id'][:12]} ready" in booted.stderr
+    assert "alias corpus/tools:v1 on linux-64" in booted.stderr
