@@ -116,8 +116,9 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
     """The environment a flow's step, an alias or a run's step gets on an arch (default: this
     machine's; for a run's step, the arch it ran on); exit 1 with a hint on a miss."""
     layout = settings.layout
-    if sum(bool(given) for given in (flow_file or step, alias, pathspec)) != 1:
-        raise UsageError("give one of FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP")
+    if sum(bool(given) for given in (flow_file or step, alias, pathspec)) > 1:
+        raise UsageError("give one of FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP, "
+                         "not both")
     if alias or pathspec:
         named = NamedEnv(name=alias, pathspec=pathspec)
         return find_named(store, layout, settings.policy, named, arch or (None if pathspec else current_arch()))
