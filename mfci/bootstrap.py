@@ -4,7 +4,12 @@ The worker has its image's python and the flow's code package (Metaflow, mfci's 
 Python part, filelock) — no mfci dependencies, no uv, no internet. uv itself comes
 from the store's remote-installer folder, where `mfci warm` put the build for each arch.
 
-    python -m mfci.bootstrap --root URL --record KEY --installers DIR --packages DIR --prefix DIR
+    python -m mfci.bootstrap --root URL (--record KEY | --named NAME) --envs DIR --installers DIR
+                             --packages DIR --prefix DIR
+
+--named: a step whose named environment is looked up when its task starts (the seed's
+fetch_at_exec): NAME[:TAG] or step:FLOW/RUN/STEP, `@{VAR}` taken from this task's
+environment (Metaflow sets METAFLOW_RUN_ID on remote tasks).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from .arch import current_arch
 from .cache import LocalPackages, PackageCache
 from .config import Settings
 from .create import Installer
@@ -22,6 +28,7 @@ from .errors import MfciError, WorkError, exit_truthfully
 from .io.files import atomic_write
 from .io.http import Downloader
 from .layout import Layout
+from .named import NamedEnv, find_named
 from .objects import InstallerPointer, read_object
 from .record import EnvRecord
 from .store import StoreSettings, open_store
@@ -67,14 +74,22 @@ def say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mfci.bootstrap")
-    for option in ("--root", "--record", "--installers", "--packages", "--prefix"):
+    for option in ("--root", "--installers", "--packages", "--prefix"):
         parser.add_argument(option, required=True)
+    parser.add_argument("--envs", default="envs")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--record")
+    target.add_argument("--named")
     arguments = parser.parse_args(argv)
     try:
         settings = Settings.load()
         store = open_store(arguments.root, StoreSettings.of(settings))
-        layout = Layout(packages=arguments.packages, installers=arguments.installers)
-        record = read_object(store, arguments.record, EnvRecord.from_json)
+        layout = Layout(packages=arguments.packages, envs=arguments.envs, installers=arguments.installers)
+        if arguments.named:
+            named = NamedEnv.parse(arguments.named).substituted(settings.environ)
+            record = find_named(store, layout, settings.policy, named, current_arch(), say)
+        else:
+            record = read_object(store, arguments.record, EnvRecord.from_json)
         if record is None:
             raise WorkError(f"no environment record {store.url}/{arguments.record}; run `mfci warm` again")
         downloader = Downloader(settings.credentials, attempts=1, connect_seconds=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .config import Settings
+from .consumers import check_consumers
 from .discover import DiscoveryOptions
 from .errors import WorkError
 from .lookup import published
@@ -34,4 +35,5 @@ def check(settings: Settings, store: Store, options: PlanOptions, known: KnownPy
 
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
         list(pool.map(one, sorted(plan.specs)))
+    check_consumers(plan, store, settings, options.jobs)
     return plan

@@ -34,6 +34,7 @@ HONOURED, PLANNED, UNUSED = "yes", "not yet", "no"
 # The groups of the table: the seed's settings first, then mfci's own, then Metaflow's.
 SEED, MFCI, METAFLOW = "seed", "mfci", "metaflow"
 
+STORE_PREFIX = "mfci"   # mfci's folder under a root it shares (CONDA_*ROOT, Metaflow's datastore root)
 SAFE_NAME = re.compile(r"[^/\\\x00-\x1f]+")
 VERSION_TEXT = re.compile(r"\d+(\.\d+)*")
 
@@ -198,18 +199,18 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     # --- the seed's (netflixext) settings, in its documentation's order ---
     Option("CONDA_S3ROOT", None, _optional_text,
-           "Store root on S3 (`s3://bucket/prefix`) when Metaflow's datastore is `s3`. Unset: "
-           "`<DATASTORE_SYSROOT_S3>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_S3>/conda_env`"),
+           "Root on S3 (`s3://bucket/prefix`) when Metaflow's datastore is `s3`; the seed's objects "
+           "stay at it, mfci's store is `<this>/mfci`. Unset: `<DATASTORE_SYSROOT_S3>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_S3>/conda_env`"),
     Option("CONDA_AZUREROOT", None, _optional_text,
-           "Store root on Azure Blob (`azure://container/prefix`) when Metaflow's datastore is "
-           "`azure`. Unset: `<DATASTORE_SYSROOT_AZURE>/mfci`.", HONOURED,
+           "Root on Azure Blob (`azure://container/prefix`) when Metaflow's datastore is `azure`; "
+           "mfci's store is `<this>/mfci`. Unset: `<DATASTORE_SYSROOT_AZURE>/mfci`.", HONOURED,
            "`<DATASTORE_SYSROOT_AZURE>/conda_env`"),
     Option("CONDA_GSROOT", None, _optional_text,
-           "Store root on Google Cloud Storage (`gs://bucket/prefix`) when Metaflow's datastore is "
-           "`gs`. Unset: `<DATASTORE_SYSROOT_GS>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_GS>/conda_env`"),
+           "Root on Google Cloud Storage (`gs://bucket/prefix`) when Metaflow's datastore is `gs`; "
+           "mfci's store is `<this>/mfci`. Unset: `<DATASTORE_SYSROOT_GS>/mfci`.", HONOURED, "`<DATASTORE_SYSROOT_GS>/conda_env`"),
     Option("CONDA_LOCALROOT", None, _optional_text,
-           "Store root on a local or shared filesystem. Unset: `<DATASTORE_SYSROOT_LOCAL>/mfci`, "
-           "else the user data folder (`~/.local/share/mfci/store` on Linux).",
+           "Root on a local or shared filesystem; mfci's store is `<this>/mfci`. Unset: "
+           "`<DATASTORE_SYSROOT_LOCAL>/mfci`, else the user data folder (`~/.local/share/mfci/store` on Linux).",
            HONOURED, "`<DATASTORE_SYSROOT_LOCAL>/conda_env`"),
     Option("CONDA_DEPENDENCY_RESOLVER", "rattler", _choice("rattler", "mamba", "conda", "micromamba", "none"),
            "Conda solver: `rattler` (built in, py-rattler, no binary needed), `mamba`/`conda`/"
@@ -284,7 +285,13 @@ OPTIONS: tuple[Option, ...] = (
            "a run looks up).", group=MFCI),
     Option("CONDA_MFCI_STRICT", False, _flag,
            "1: a step whose environment was not warmed fails before it runs. "
-           "0: such a step falls back to Metaflow's own @pypi/@conda.", group=MFCI),
+           "0: such a step is resolved at launch, as `mfci warm` would, and published to the store "
+           "(never Metaflow's own micromamba path).", group=MFCI),
+    Option("CONDA_MFCI_SERVES", "mfci", _choice("mfci", "netflixext"),
+           "With metaflow-netflixext installed too: which one serves `--environment=conda/pypi` and the "
+           "@conda/@pypi/@named_env/... decorators. `mfci`: mfci (warmed environments, the seed's "
+           "arguments); `netflixext`: the seed, unchanged (mfci's `mfci` commands still work). The "
+           "launch says which one serves. Without netflixext, mfci serves.", group=MFCI),
     Option("CONDA_MFCI_CACHE_DIR", None, _optional_text,
            "Local cache of verified package files and created environments. "
            "Unset: the user cache folder (`~/.cache/mfci` on Linux).", group=MFCI),
@@ -488,15 +495,18 @@ class Settings:
 
     def store_root(self, datastore: str | None = None) -> str:
         """The root for a Metaflow datastore type (default: METAFLOW_DEFAULT_DATASTORE): its
-        CONDA_*ROOT, else Metaflow's datastore root + /mfci (not the seed's /conda_env, so
-        both tools can share a bucket); for local, else the user data folder."""
+        CONDA_*ROOT + /mfci, else Metaflow's datastore root + /mfci (not the seed's /conda_env,
+        so both tools can share a bucket); for local, else the user data folder."""
         datastore = datastore or self.values["DEFAULT_DATASTORE"]
         if datastore not in DATASTORE_ROOTS:
             raise UsageError(f"METAFLOW_DEFAULT_DATASTORE={datastore!r}: expected one of "
                              + ", ".join(DATASTORE_ROOTS))
         setting, sysroot = DATASTORE_ROOTS[datastore]
         if self.values[setting]:
-            return self.values[setting]
+            # The seed's own setting, and the seed keeps its objects right at that root (as its
+            # documentation shows): mfci keeps its own under a sub-prefix, so the two tools never
+            # write, read or verify each other's keys.
+            return str(self.values[setting]).rstrip("/") + "/" + STORE_PREFIX
         if self.values[sysroot]:
             return str(self.values[sysroot]).rstrip("/") + "/mfci"
         if datastore == "local":

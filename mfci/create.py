@@ -16,6 +16,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -97,6 +98,11 @@ class Installer:
     lock_timeout: float
     tool_timeout: float
     jobs: int = 8
+    trace: Callable[[str], None] | None = None   # METAFLOW_DEBUG_CONDA: each install step
+
+    def _step(self, line: str) -> None:
+        if self.trace:
+            self.trace(line)
 
     def create(self, record: EnvRecord, prefix: Path) -> Environment:
         """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
@@ -107,6 +113,7 @@ class Installer:
         try:
             with lock:
                 if _prepare(prefix, record):
+                    self._step(f"environment {record.env_id[:12]} already complete at {prefix}")
                     return Environment(python_path(prefix), built=False)
                 self._build(record, prefix)
                 return Environment(python_path(prefix), built=True)
@@ -119,15 +126,20 @@ class Installer:
         if record.arch != current_arch():
             raise UsageError(f"environment {record.env_id} is for {record.arch}; this machine is {current_arch()}")
         installed = [package.installed() for package in record.packages]
+        self._step(f"building environment {record.env_id[:12]} at {prefix}: fetching {len(installed)} files")
         with ThreadPoolExecutor(max_workers=self.jobs) as pool:
             files = list(zip(installed, pool.map(self.cache.fetch, installed)))
+        for package, path in files:
+            self._step(f"verified {package.filename} ({package.sha256[:12]}) at {path}")
         conda = [path for package, path in files if package.kind == "conda"]
         wheels = [path for package, path in files if package.kind == "pypi"]
         prefix.mkdir(parents=True, exist_ok=True)
         _write_marker(prefix, record, "building")
         if conda:  # conda provides python itself
+            self._step(f"installing {len(conda)} conda packages with py-rattler")
             install_conda(conda, prefix, record.arch, self.extracted)
         else:
+            self._step(f"creating the python {record.python} environment with uv venv")
             done = run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
                         "--python", _interpreter(record), str(prefix)],
                        timeout=self.tool_timeout, what=f"creating the python {record.python} environment")
@@ -135,6 +147,7 @@ class Installer:
                 raise WorkError(f"no python {record.python} on this machine for environment {record.env_id[:12]} "
                                 f"(mfci never downloads an interpreter): {done.error_text()}")
         if wheels:
+            self._step(f"installing {len(wheels)} wheels with uv pip install --offline --no-deps")
             run([self.uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index", "--no-config",
                  "--python", str(python_path(prefix)), *map(str, wheels)],
                 timeout=self.tool_timeout, what=f"installing {len(wheels)} wheels into {prefix}", check=True)
@@ -167,7 +180,7 @@ def env_folder(cache_root: Path, env_id: str) -> Path:
     return cache_root / "envs" / env_id
 
 
-def local_installer(settings, store, note=None, uv: str | None = None) -> Installer:
+def local_installer(settings, store, note=None, uv: str | None = None, trace=None) -> Installer:
     """The installer of this machine: its package cache, its uv, the settings' timeouts.
     A package the store lacks is fetched once from its source, quickly given up on."""
     from .cache import LocalPackages
@@ -181,4 +194,4 @@ def local_installer(settings, store, note=None, uv: str | None = None) -> Instal
 
         uv = uv_binary()
     return Installer(cache, uv, cache_root / "conda-pkgs", settings["CONDA_LOCK_TIMEOUT"],
-                     settings["CONDA_MFCI_TOOL_TIMEOUT"])
+                     settings["CONDA_MFCI_TOOL_TIMEOUT"], trace=trace)

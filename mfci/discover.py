@@ -75,6 +75,8 @@ def flow_environment(settings) -> dict:
             environment[name] = scrub(value)  # the setting stays, its credentials go
     environment["METAFLOW_USER"] = settings.user
     environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    # Discovery asks mfci's decorators, even where metaflow-netflixext serves runs.
+    environment["METAFLOW_CONDA_MFCI_SERVES"] = "mfci"
     return environment
 
 

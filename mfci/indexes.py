@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import configparser
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 PYPI = "https://pypi.org/simple"
@@ -37,6 +37,12 @@ class IndexConfig:
     @property
     def urls(self) -> tuple[str, ...]:
         return (self.default, *self.extra)
+
+    def with_extra(self, urls) -> "IndexConfig":
+        """These indexes plus a step's own extra ones (@pypi extra_indices), searched the same way."""
+        if not urls:
+            return self
+        return replace(self, extra=tuple(dict.fromkeys([*self.extra, *(u for u in urls if u != self.default)])))
 
     def uv_environment(self) -> dict[str, str]:
         """The variables that give uv exactly these indexes (credentials stay out of argv)."""

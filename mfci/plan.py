@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from .discover import Discovery, DiscoveryOptions, FlowReport, discover
 from .errors import MfciError, WorkError
 from .pythons import KnownPythons
+from .record import EnvRecord
 from .shard import Shard
 from .spec import EnvSpec, SpecInputs, StepRequirement, build_spec, step_pythons
 from .status import Status
@@ -26,15 +27,18 @@ class Row:
     resolved_at: str | None = None
     size: int | None = None       # bytes of the environment's package files, when resolved here
     seconds: float | None = None  # time this resolution took, when resolved here
+    reference: EnvRecord | None = None  # a step using a named environment: the one it names
 
     def to_json(self) -> dict:
+        python, spec_id = ((self.spec.python, self.spec.spec_id) if self.spec else
+                           (self.reference.python, self.reference.spec_id) if self.reference else (None, None))
         return {
             "file": self.requirement.file,
             "flow": self.requirement.flow,
             "step": self.requirement.step,
             "arch": self.arch,
-            "python": self.spec.python if self.spec else None,
-            "spec_id": self.spec.spec_id if self.spec else None,
+            "python": python,
+            "spec_id": spec_id,
             "env_id": self.env_id,
             "status": str(self.status),
             "size": self.size,
@@ -107,6 +111,9 @@ def _add_step(plan: Plan, requirement: StepRequirement, archs: list[str], python
               inputs: SpecInputs, known: KnownPythons | None) -> None:
     if not requirement.uses_environment:
         plan.rows += [Row(requirement, arch, status=Status.SKIPPED) for arch in archs]
+        return
+    if requirement.named:  # it resolves nothing: `consumers` checks what it names
+        plan.rows += [Row(requirement, arch) for arch in archs]
         return
     try:
         chosen = step_pythons(requirement, pythons)

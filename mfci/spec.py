@@ -38,7 +38,11 @@ class StepRequirement:
     python: str | None = None            # only when the user pinned it: a version or a range
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
-    channels: tuple[str, ...] = ()       # an environment file's own channels
+    channels: tuple[str, ...] = ()       # the step's (or an environment file's) own channels
+    indexes: tuple[str, ...] = ()        # extra PyPI indexes (@pypi extra_indices)
+    options: tuple[str, ...] = ()        # resolver options (@pypi extras, such as "pre")
+    system: dict | None = None           # virtual packages the step sets (@sys_packages)
+    named: dict | None = None            # a published environment the step uses instead (@named_env)
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -51,6 +55,11 @@ class StepRequirement:
             python=data.get("python"),
             gpu=bool(data.get("gpu")),
             uses_environment=bool(data.get("uses_environment", True)),
+            channels=tuple(data.get("channels") or ()),
+            indexes=tuple(data.get("indexes") or ()),
+            options=tuple(data.get("options") or ()),
+            system=data.get("system") or None,
+            named=data.get("named") or None,
         )
 
 
@@ -73,6 +82,8 @@ class EnvSpec:
     channels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict, hash=False, compare=False)  # the arch's virtual packages
+    extra_indexes: tuple[str, ...] = ()   # a step's own extra PyPI indexes
+    options: tuple[str, ...] = ()         # resolver options ("pre")
     spec_id: str = field(default="", compare=True)
 
     @property
@@ -82,7 +93,7 @@ class EnvSpec:
         return "conda" if self.conda else "pypi"
 
     def canonical(self) -> dict:
-        return {
+        data = {
             "format": SPEC_FORMAT,
             "python": self.python,
             "pypi": list(self.pypi),
@@ -91,6 +102,11 @@ class EnvSpec:
             "indexes": list(self.indexes),
             "system": self.system,
         }
+        # Added since format 2: present only when set, so every earlier spec keeps its id.
+        for name in ("extra_indexes", "options"):
+            if getattr(self, name):
+                data[name] = list(getattr(self, name))
+        return data
 
 
 def _with_id(**fields) -> EnvSpec:
@@ -159,13 +175,32 @@ def step_pythons(requirement: StepRequirement, preferred: list[str]) -> list[str
         raise WorkError(str(error)) from None
 
 
-def system_packages(inputs: SpecInputs, arch: str, gpu: bool) -> dict:
+# Virtual packages that exist on one family of archs only: a step's own are kept to those.
+ARCH_FAMILY_PACKAGES = {"__glibc": "linux", "__cuda": "linux", "__linux": "linux", "__osx": "osx"}
+RESOLVER_OPTIONS = ("pre",)   # @pypi(extras=...): pre-releases allowed
+
+
+def system_packages(inputs: SpecInputs, arch: str, gpu: bool, own: dict | None = None) -> dict:
     """The virtual packages a spec for `arch` is resolved with: the arch's, plus the GPU
-    ones for a GPU step on Linux (remote GPU compute is Linux)."""
+    ones for a GPU step on Linux (remote GPU compute is Linux), then the step's own
+    (@sys_packages), which win, as in the seed."""
     packages = dict(inputs.system_packages.get(arch, {}))
     if gpu and arch.startswith("linux"):
         packages.update(inputs.gpu_packages)
+    for name, version in (own or {}).items():
+        if not re.fullmatch(r"__[a-z0-9_]+", str(name)) or not re.fullmatch(r"\d+(\.\d+)*(=\w+)?", str(version).strip()):
+            raise WorkError(f"sys_packages {name}={version!r}: expected a virtual package such as __cuda "
+                            "and a version such as 12.1")
+        if arch.startswith(ARCH_FAMILY_PACKAGES.get(name, arch)):
+            packages[name] = str(version).strip()
     return packages
+
+
+def resolver_options(options) -> tuple[str, ...]:
+    unknown = [o for o in options if str(o).lstrip("-") not in RESOLVER_OPTIONS]
+    if unknown:
+        raise WorkError(f"extras {unknown[0]!r}: mfci supports {', '.join(RESOLVER_OPTIONS)} (pre-releases)")
+    return tuple(sorted({str(o).lstrip("-") for o in options}))
 
 
 def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, python: str | None = None) -> EnvSpec:
@@ -184,7 +219,7 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         own = [c for c in requirement.channels if c != "nodefaults"]
         configured = own if "nodefaults" in requirement.channels else [*own, *inputs.channels]
         channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in configured)]))
-    system = system_packages(inputs, arch, requirement.gpu)
+    system = system_packages(inputs, arch, requirement.gpu, requirement.system)
     return _with_id(
         python=canonical_python(chosen_python),
         pypi=tuple(pypi),
@@ -192,5 +227,7 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         channels=channels,
         indexes=(scrub(inputs.pypi_index),) if inputs.pypi_index and pypi else (),
         system=system,
+        extra_indexes=tuple(dict.fromkeys(scrub(i) for i in requirement.indexes)) if pypi else (),
+        options=resolver_options(requirement.options) if pypi else (),
     )
 

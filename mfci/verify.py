@@ -3,6 +3,8 @@
 Records reference packages that exist and whose bytes match their sha256; pointers,
 aliases, installers and manifests are well-formed and reference records (or packages)
 that exist. This is maintenance, so it may list the store; nothing on the lookup path does.
+Objects mfci does not write — the seed's environments, aliases and package folders, in a
+root both tools share — are recognised by their keys and left alone (counted as ignored).
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from .objects import AliasTarget, InstallerPointer, Manifest, Pointer, parse_obj
 from .record import EnvRecord, PackageFile
 from .store import ObjectMissing, Store
 
-RECORD = re.compile(r"(?P<spec>[^/]+)/(?P<arch>[^/]+)/(?P<env>[0-9a-f]{32})\.json")
-POINTER = re.compile(r"(?P<spec>[^/]+)/(?P<arch>[^/]+)/(latest|users/[^/]+)\.json")
+RECORD = re.compile(r"(?P<spec>[0-9a-f]{64})/(?P<arch>[^/]+)/(?P<env>[0-9a-f]{32})\.json")
+POINTER = re.compile(r"(?P<spec>[0-9a-f]{64})/(?P<arch>[^/]+)/(latest|users/[^/]+)\.json")
+ALIAS = re.compile(r"aliases/.+/[^/]+\.json")
+INSTALLER = re.compile(r"[a-z0-9\-]+-(linux|osx)-[a-z0-9_]+\.json")
 T = TypeVar("T")
 
 
@@ -32,10 +36,11 @@ class Report:
     records: int = 0
     packages: int = 0
     pointers: int = 0
+    ignored: int = 0      # objects under mfci's folders that mfci does not write (the seed's)
 
     def to_json(self) -> dict:
         return {"violations": self.violations, "records": self.records, "packages": self.packages,
-                "pointers": self.pointers}
+                "pointers": self.pointers, "ignored": self.ignored}
 
 
 def _read(store: Store, key: str, parse: Callable[[object], T], what: str, report: Report) -> T | None:
@@ -66,10 +71,13 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
             if key not in keys and not seen:
                 report.violations.append(f"{key}: missing, but {owner} lists it")
 
-    for key in sorted(k for k in keys if k.startswith(envs_prefix)):
+    envs = sorted(k for k in keys if k.startswith(envs_prefix))
+    installers = sorted(k for k in keys if k.startswith(layout.installers + "/"))
+    ours = {k for k in envs if any(p.fullmatch(k[len(envs_prefix):]) for p in (RECORD, POINTER, ALIAS))}
+    ours |= {k for k in installers if INSTALLER.fullmatch(k[len(layout.installers) + 1:])}
+    report.ignored = len(envs) + len(installers) - len(ours)
+    for key in sorted(k for k in ours if k.startswith(envs_prefix)):
         relative = key[len(envs_prefix):]
-        if relative.startswith("aliases/"):
-            continue
         if match := RECORD.fullmatch(relative):
             record = _read(store, key, EnvRecord.from_json, "environment record", report)
             if record is None:
@@ -80,9 +88,9 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
             records.add((match["spec"], match["arch"], match["env"]))
             for package in record.packages:
                 expect_package(package, f"environment record {key}")
-    for key in sorted(k for k in keys if k.startswith(envs_prefix)):
+    for key in sorted(k for k in ours if k.startswith(envs_prefix)):
         relative = key[len(envs_prefix):]
-        if relative.startswith("aliases/"):
+        if ALIAS.fullmatch(relative):
             alias = _read(store, key, AliasTarget.from_json, "alias", report)
             for arch, ref in (alias.envs.items() if alias else ()):
                 if (ref.spec_id, arch, ref.env_id) not in records:
@@ -92,7 +100,7 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
             pointer = _read(store, key, Pointer.from_json, "pointer", report)
             if pointer and (match["spec"], match["arch"], pointer.env_id) not in records:
                 report.violations.append(f"{key}: points to environment {pointer.env_id}, which has no record")
-    for key in sorted(k for k in keys if k.startswith(layout.installers + "/")):
+    for key in sorted(k for k in ours if k.startswith(layout.installers + "/")):
         installer = _read(store, key, InstallerPointer.from_json, "installer pointer", report)
         if installer:
             expect_package(installer.package, f"installer pointer {key}")

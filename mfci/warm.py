@@ -17,6 +17,7 @@ from typing import Protocol
 
 from .cache import LocalPackages, PackageCache
 from .config import Settings
+from .consumers import check_consumers
 from .discover import DiscoveryOptions
 from .errors import WorkError
 from .io.http import Downloader
@@ -114,6 +115,8 @@ class Warmer:
             installers = side.submit(self.publish_installers, options.archs, list(plan.specs.values()), options.jobs)
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
                 list(pool.map(one, sorted(work)))
+            for line in check_consumers(plan, self.store, self.settings, options.jobs):
+                self.progress.note(line)
             plan.errors += installers.result()
         try:
             self.manifest = self.publish_manifest(plan, options.paths, options.shard)

@@ -158,7 +158,8 @@ def http_channel(conda_channel):
 
 @pytest.fixture
 def store_root(tmp_path) -> Path:
-    return tmp_path / "store"
+    """mfci's store: its folder under the CONDA_LOCALROOT set above (the seed's root)."""
+    return tmp_path / "store" / "mfci"
 
 
 def mfci(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600):

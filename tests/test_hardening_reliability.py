@@ -289,5 +289,5 @@ def test_a_source_build_is_made_for_each_target_python(tmp_path):
                                    "PATH": f"{other[-1] / 'bin'}:{os.environ['PATH']}"})
     assert done.returncode == 0, done.stderr
     assert {e["python"] for e in out["envs"]} == {"3.11", "3.12"}
-    files = {p.name for p in tmp_path.joinpath("store", "packages").rglob("cext_py-*.whl")}
+    files = {p.name for p in tmp_path.joinpath("store", "mfci", "packages").rglob("cext_py-*.whl")}
     assert any("cp311" in name for name in files) and any("cp312" in name for name in files), files

@@ -32,7 +32,7 @@ def test_config_driven_flow_runs(tmp_path):
     assert "tomli and packaging" in done.stdout + done.stderr
 
 
-def test_strict_mode_names_the_unwarmed_step(tmp_path):
+def test_strict_mode_names_the_unwarmed_step_else_mfci_resolves_it_at_launch(tmp_path):
     flow = two_step_flow(tmp_path / "cold", "cold_flow", "ColdFlow", start='@pypi(packages={"six": "1.16.0"})')
     done = run_flow(flow, "--environment=pypi", "run", env=STRICT)
     output = done.stdout + done.stderr
@@ -40,5 +40,11 @@ def test_strict_mode_names_the_unwarmed_step(tmp_path):
     assert "step 'end'" in output or "step 'start'" in output
     assert "mfci warm" in output and "Traceback" not in output
 
-    fallback = run_flow(flow, "--environment=pypi", "run")
-    assert "Metaflow resolves it itself" in fallback.stdout + fallback.stderr
+    # Not strict: mfci resolves it as `mfci warm` would and publishes it; no micromamba.
+    launched = run_flow(flow, "--environment=pypi", "run")
+    output = launched.stdout + launched.stderr
+    assert launched.returncode == 0, output
+    assert "start: not warmed" in output and "resolving it now" in output
+    assert "Bootstrapping virtual environment" not in output and "micromamba" not in output
+    again = run_flow(flow, "--environment=pypi", "run", env=STRICT)  # published: the next launch finds it
+    assert again.returncode == 0 and "not warmed" not in again.stdout + again.stderr

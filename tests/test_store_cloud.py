@@ -147,10 +147,10 @@ def test_roots_follow_metaflow_datastore(monkeypatch):
     monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://team/metaflow/")
     assert default_root() == "s3://team/metaflow/mfci"
     monkeypatch.setenv("METAFLOW_CONDA_S3ROOT", "s3://team/conda")
-    assert default_root() == "s3://team/conda"
-    monkeypatch.setenv("METAFLOW_CONDA_GSROOT", "gs://other/envs")
-    assert default_root("gs") == "gs://other/envs"
+    assert default_root() == "s3://team/conda/mfci"  # the seed's root: mfci keeps to its own folder
+    monkeypatch.setenv("METAFLOW_CONDA_GSROOT", "gs://other/envs/")
+    assert default_root("gs") == "gs://other/envs/mfci"
     with pytest.raises(UsageError, match="METAFLOW_CONDA_AZUREROOT"):
         default_root("azure")
     monkeypatch.setenv("METAFLOW_DEFAULT_DATASTORE", "local")
-    assert default_root().endswith("store")  # conftest's CONDA_LOCALROOT
+    assert default_root().endswith("store/mfci")  # conftest's CONDA_LOCALROOT

@@ -11,12 +11,12 @@ from typing import List, Optional
 
 import typer
 
-from ..alias import Alias
-from ..arch import ALL_ARCHS
+from ..arch import ALL_ARCHS, current_arch
 from ..config import Settings
 from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
-from ..lookup import LocalPins, find, find_by_alias
+from ..lookup import LocalPins, find
+from ..named import NamedEnv, find_named
 from ..plan import Plan, PlanOptions
 from ..pythons import KnownPythons, known_pythons
 from ..record import EnvRecord
@@ -107,23 +107,24 @@ def step_spec(settings: Settings, flow_file: Path, step: str, arch: str, python:
 
 STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
 ALIAS = typer.Option(None, "--alias", help="A named environment NAME[:TAG] instead of a flow's step.")
+PATHSPEC = typer.Option(None, "--pathspec", help="FLOW/RUN/STEP: the environment that step of a run ran in "
+                        "(its task's conda_env_id metadata, read with Metaflow's client).")
 
 
-def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str,
-                python: str | None, store) -> EnvRecord:
-    """The environment a flow's step (or an alias) gets on an arch; exit 1 with a hint on a miss."""
+def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str | None,
+                python: str | None, store, pathspec: str | None = None) -> EnvRecord:
+    """The environment a flow's step, an alias or a run's step gets on an arch (default: this
+    machine's; for a run's step, the arch it ran on); exit 1 with a hint on a miss."""
     layout = settings.layout
-    if alias:
-        if flow_file or step:
-            raise UsageError("give either FLOW_FILE --step STEP or --alias NAME[:TAG], not both")
-        name = Alias.parse(alias)
-        record = find_by_alias(store, layout, name, arch)
-        if record is None:
-            raise WorkError(f"no environment named {name} for {arch} in {store.url}; "
-                            f"publish it with `mfci resolve ... --alias {name}`")
-        return record
+    if sum(bool(given) for given in (flow_file or step, alias, pathspec)) > 1:
+        raise UsageError("give one of FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP, "
+                         "not both")
+    if alias or pathspec:
+        named = NamedEnv(name=alias, pathspec=pathspec)
+        return find_named(store, layout, settings.policy, named, arch or (None if pathspec else current_arch()))
     if not flow_file or not step:
-        raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
+        raise UsageError("give FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP")
+    arch = arch or current_arch()
     spec = step_spec(settings, flow_file, step, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
     if record is None:

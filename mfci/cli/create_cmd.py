@@ -7,7 +7,7 @@ import typer
 
 from ..arch import current_arch
 from ..create import local_installer
-from ._common import ALIAS, PYTHON, ROOT, STEP, find_record, say, settings_of
+from ._common import ALIAS, PATHSPEC, PYTHON, ROOT, STEP, find_record, say, settings_of
 
 NAME = "create"
 HELP = "Build a step's (or an alias's) environment for this machine from the store alone (every file checked)."
@@ -18,13 +18,14 @@ def run(
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
+    pathspec: Optional[str] = PATHSPEC,
     prefix: Path = typer.Option(..., "--prefix", help="Folder to create the environment in (new or empty)."),
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
 ) -> None:
     settings = settings_of(ctx)
     store = settings.open_store(root)
-    record = find_record(settings, flow_file, step, alias, current_arch(), python, store)
+    record = find_record(settings, flow_file, step, alias, current_arch(), python, store, pathspec)
     environment = local_installer(settings, store, note=say).create(record, prefix.absolute())
     state = "built" if environment.built else "already there"
     say(f"mfci: environment {record.env_id[:12]} ({len(record.packages)} packages) {state}")

@@ -5,10 +5,10 @@ from typing import Optional
 
 import typer
 
-from ..arch import current_arch
 from ._common import (
     ALIAS,
     JSON,
+    PATHSPEC,
     PYTHON,
     ROOT,
     STEP,
@@ -19,7 +19,8 @@ from ._common import (
 )
 
 NAME = "lookup"
-HELP = "Find the published environment of a flow's step or of an alias (CONDA_USE_REMOTE_LATEST applies to steps)."
+HELP = ("Find the published environment of a flow's step, an alias or a run's step (CONDA_USE_REMOTE_LATEST "
+        "applies to steps).")
 
 
 def run(
@@ -27,14 +28,15 @@ def run(
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
-    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's)."),
+    pathspec: Optional[str] = PATHSPEC,
+    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's; for --pathspec, the one it ran on)."),
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
-    chosen = check_archs(settings, [arch])[0] if arch else current_arch()
-    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root))
+    chosen = check_archs(settings, [arch])[0] if arch else None
+    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root), pathspec)
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
         "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,

@@ -22,8 +22,9 @@ def run(
     report = verify(store, settings.layout, check_bytes=hashes)
     for violation in report.violations:
         say(f"violation: {violation}")
+    ignored = f", {report.ignored} objects mfci did not write ignored" if report.ignored else ""
     say(f"mfci verify: {report.records} records, {report.packages} packages, {report.pointers} pointers; "
-        f"{len(report.violations)} violations in {store.url}")
+        f"{len(report.violations)} violations in {store.url}{ignored}")
     if as_json:
         emit_json(report.to_json())
     if report.violations:

@@ -28,7 +28,8 @@ class MixedResolver:
         python = next((f.version for f in conda_files if f.name == "python"), spec.python)
         provided = {canonicalize_name(f.name): f.version for f in conda_files if f.name != "python"}
         constraints = [f"{name}=={version}" for name, version in sorted(provided.items()) if _is_pep440(version)]
-        wheels = self.pypi.compile(list(spec.pypi), python, arch, spec.system, constraints)
+        wheels = self.pypi.compile(list(spec.pypi), python, arch, spec.system, constraints,
+                                   extra_indexes=spec.extra_indexes, options=spec.options)
         return conda_files + [w for w in wheels if canonicalize_name(w.name) not in provided]
 
 

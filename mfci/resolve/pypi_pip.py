@@ -25,8 +25,8 @@ class PipResolver:
     def __init__(self, settings):
         self.settings = settings  # ResolverSettings
 
-    def _environment(self) -> dict:
-        return {**self.settings.environment, **self.settings.indexes.pip_environment()}
+    def _environment(self, extra_indexes=()) -> dict:
+        return {**self.settings.environment, **self.settings.indexes.with_extra(extra_indexes).pip_environment()}
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
         target = pypi_target(arch, spec.python, spec.system)
@@ -45,8 +45,10 @@ class PipResolver:
             ]
             for tag in target.platform_tags:
                 command += ["--platform", tag]
+            if "pre" in spec.options:
+                command.append("--pre")
             done = run(command, timeout=self.settings.tool_timeout, what=f"resolving with pip for {arch}",
-                       cwd=scratch, env=self._environment())
+                       cwd=scratch, env=self._environment(spec.extra_indexes))
             if not done.ok:
                 raise ResolutionFailed(done.error_text())
             installs = json.loads(report.read_text()).get("install", [])

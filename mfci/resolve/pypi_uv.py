@@ -55,15 +55,16 @@ class UvResolver:
         self.builds: dict[str, list[PackageFile]] = {}   # sdist sha256 -> wheels built from it
         self._builds_lock = threading.Lock()
 
-    def _environment(self, target: PyPITarget) -> dict:
-        environment = {**self.settings.environment, **self.settings.indexes.uv_environment(),
+    def _environment(self, target: PyPITarget, extra_indexes=()) -> dict:
+        indexes = self.settings.indexes.with_extra(extra_indexes)
+        environment = {**self.settings.environment, **indexes.uv_environment(),
                        "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never"}
         if target.macos_target:
             environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
         return environment
 
     def command(self, target: PyPITarget, requirements: Path, output: Path,
-                constraints: Path | None, sdist_only: list[str]) -> list[str]:
+                constraints: Path | None, sdist_only: list[str], options=()) -> list[str]:
         command = [
             uv_binary(), "pip", "compile", str(requirements), "--no-config",
             "--python-platform", target.uv_platform,
@@ -76,15 +77,18 @@ class UvResolver:
             command += ["--no-binary", name]
         if constraints:
             command += ["--constraint", str(constraints)]
+        if "pre" in options:
+            command += ["--prerelease", "allow"]
         return command
 
     def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        return self.compile(list(spec.pypi), spec.python, arch, spec.system)
+        return self.compile(list(spec.pypi), spec.python, arch, spec.system,
+                            extra_indexes=spec.extra_indexes, options=spec.options)
 
     def compile(self, requirements: list[str], python: str, arch: str, system: dict,
-                constraints: list[str] = ()) -> list[PackageFile]:
+                constraints: list[str] = (), extra_indexes=(), options=()) -> list[PackageFile]:
         """Exact wheels for the requirements on the arch (given its virtual packages),
-        optionally under constraints."""
+        optionally under constraints, with a step's extra indexes and resolver options."""
         target = pypi_target(arch, python, system)
         with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
             requirements_file = Path(scratch, "requirements.in")
@@ -95,9 +99,10 @@ class UvResolver:
             output = Path(scratch, "pylock.toml")
             sdist_only: list[str] = []
             for _ in range(BUILD_ATTEMPTS):
-                done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only),
+                done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only,
+                                               options),
                                   timeout=self.settings.tool_timeout, what=f"resolving for {arch}",
-                                  env=self._environment(target), cwd=scratch)
+                                  env=self._environment(target, extra_indexes), cwd=scratch)
                 missing = NO_WHEELS.findall(done.stderr)
                 if done.ok or not missing or set(missing) <= set(sdist_only):
                     break

@@ -17,12 +17,12 @@ def mfci():
 @click.option("--output", required=True, help="File to write the JSON to.")
 @click.pass_obj
 def dump(obj, output):
-    from .step_request import step_request
+    from .seed_request import request_of
 
     steps = {}
     for step in obj.flow:
         try:
-            steps[step.name] = step_request(obj.environment, step)
+            steps[step.name] = request_of(obj.environment, step)
         except Exception as error:  # one bad step must not hide the others
             steps[step.name] = {"error": " ".join(str(error).split())}
     with open(output, "w") as handle:

@@ -20,9 +20,11 @@ class MfciCondaEnvironment(CondaEnvironment):
     def __init__(self, flow):
         super().__init__(flow)
         self._placements = {}
+        self._requests = {}
+        self._runtime = None
 
     def validate_environment(self, logger, datastore_type):
-        # Core builds its micromamba/pip solvers here; mfci needs them only to fall back.
+        # Core builds its micromamba/pip solvers here; mfci needs none.
         # mfci reads its settings here, once for the run.
         from metaflow.plugins import DATASTORES
 
@@ -37,38 +39,64 @@ class MfciCondaEnvironment(CondaEnvironment):
             self._mfci_settings = Settings.load()
         return self._mfci_settings
 
+    def get_environment(self, step):
+        """Metaflow's, except that a step may have conda and PyPI packages both (the seed's
+        mixed environments: @conda_base plus a step's @pypi), which Metaflow refuses."""
+        decorators = {d.name: d for d in step.decorators}
+        conda = decorators.get("conda")
+        if conda is None or "pypi" not in decorators or not conda.attributes.get("packages"):
+            return super().get_environment(step)
+        packages = conda.attributes["packages"]
+        conda.attributes["packages"] = {}  # what Metaflow's check sees; the request reads them back
+        try:
+            return super().get_environment(step)
+        finally:
+            conda.attributes["packages"] = packages
+
     def init_environment(self, echo, only_steps=None):
         from mfci.errors import MfciError
-        from mfci.runtime import place_steps
+        from mfci.runtime import Runtime
 
-        from .step_request import step_request
+        from .seed_request import request_of
+        from .serving import MFCI, notice, seed_installed
 
-        requests = {}
+        if seed_installed():
+            echo(notice(MFCI))
         for step in self.flow:
             if only_steps and step.name not in only_steps:
                 continue
-            request = step_request(self, step)
+            request = request_of(self, step)
             if request.get("uses_environment"):
-                requests[step.name] = request
+                self._requests[step.name] = request
         try:
-            settings = self._settings()
-            launch = place_steps(settings, self.flow.name, requests, echo, getattr(self, "datastore_type", None))
-            strict = settings["CONDA_MFCI_STRICT"]
+            self._runtime = Runtime(self._settings(), self.flow.name, echo, getattr(self, "datastore_type", None))
+            launch = self._runtime.place(self._requests)
         except (MfciError, OSError) as error:
             raise CondaEnvironmentException(f"mfci: {error}")
         self._placements.update(launch.placements)
-        if not launch.missing:
-            return
-        if strict:
+        if launch.missing:
             step, why = next(iter(launch.missing.items()))
             raise CondaEnvironmentException(
-                f"mfci: step '{step}' of {self.flow.name} has no warmed environment ({why}); "
-                f"run `mfci warm` on this flow, or unset METAFLOW_CONDA_MFCI_STRICT to let Metaflow resolve it"
+                f"mfci: step '{step}' of {self.flow.name} has no warmed environment ({why}); run `mfci warm` "
+                "on this flow, or unset METAFLOW_CONDA_MFCI_STRICT to let mfci resolve it at launch"
             )
-        for step, why in launch.missing.items():
-            echo(f"[mfci] {step}: {why}; Metaflow resolves it itself")
-        super().validate_environment(self.logger, self.datastore_type)
-        super().init_environment(echo, only_steps=list(launch.missing))
+
+    def place_at_exec(self, step_name, task_id, input_paths, flow_datastore):
+        """A local step whose named environment is looked up when its task starts (the seed's
+        fetch_at_exec): look it up now, with the task's variables for @{...}."""
+        request = self._requests.get(step_name) or {}
+        named = request.get("named") or {}
+        if not named.get("fetch_at_exec") or request.get("remote_arch") or self._runtime is None:
+            return
+        from mfci.errors import MfciError
+
+        from .seed_request import task_variables
+
+        try:
+            variables = task_variables(self.flow, step_name, task_id, input_paths, flow_datastore)
+            self._placements[step_name] = self._runtime.place_named(step_name, request, variables)
+        except MfciError as error:
+            raise CondaEnvironmentException(f"mfci: {error}")
 
     def interpreter(self, step_name):
         placement = self._placements.get(step_name)
@@ -76,13 +104,14 @@ class MfciCondaEnvironment(CondaEnvironment):
             return str(placement.python)
         return super().interpreter(step_name)
 
-    def _remote_prefix(self, placement):
-        return os.path.join(REMOTE_ENVS, placement.record.env_id)
+    def _remote_prefix(self, step_name, placement):
+        name = placement.record.env_id if placement.record else f"named-{step_name}"
+        return os.path.join(REMOTE_ENVS, name)
 
     def executable(self, step_name, default=None):
         placement = self._placements.get(step_name)
         if placement is not None and placement.remote:
-            return os.path.join(self._remote_prefix(placement), "bin/python -s")
+            return os.path.join(self._remote_prefix(step_name, placement), "bin/python -s")
         return super().executable(step_name, default)
 
     def bootstrap_commands(self, step_name, datastore_type):
@@ -94,7 +123,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         return [
             "echo 'Bootstrapping mfci environment...'",
             "flush_mflogs",
-            bootstrap_command(self._settings(), placement, self._remote_prefix(placement)),
+            bootstrap_command(self._settings(), placement, self._remote_prefix(step_name, placement)),
             "echo 'Environment bootstrapped.'",
             "flush_mflogs",
         ]
