@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -23,7 +23,65 @@ from .pythons import choose_pythons
 from .secrets import scrub
 
 SPEC_FORMAT = 2   # 2: the system packages of the spec's own arch only
-VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@")
+VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@", ";")
+# Virtual packages an environment file may ask for (the seed's `sys:` and `--sys-pkg`),
+# and the archs each one means something on.
+USER_SYSTEM_PACKAGES = {"__glibc": "linux", "__cuda": "linux", "__osx": "osx"}
+
+
+@dataclass(frozen=True)
+class PypiOptions:
+    """An environment file's own PyPI options: pip's requirement-file options
+    (`-i`, `--extra-index-url`, `-f`, `--pre`, `--no-index`, `--trusted-host`, `-c`,
+    `--hash`), the seed's `pypi-indices:`, a pyproject's `[tool.uv]` indexes and sources.
+
+    A StepRequirement holds them as written (credentials included: they are what
+    resolution and downloads use); an EnvSpec holds them scrubbed (what ids hold)."""
+
+    index_url: str | None = None                    # replaces the configured default index
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    named_indexes: tuple[tuple[str, str], ...] = ()  # (name, url): indexes only `sources` use
+    sources: tuple[tuple[str, str], ...] = ()        # (package, index name): [tool.uv.sources]
+    constraints: tuple[str, ...] = ()                # PEP 508 lines (`-c` files)
+    hashes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (package, ("sha256:…", …)): `--hash`
+    pre: bool = False
+    no_index: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every index and find-links URL, as written."""
+        named = tuple(url for _, url in self.named_indexes)
+        return tuple(u for u in (self.index_url, *self.extra_index_urls, *self.find_links, *named) if u)
+
+    def with_urls(self, change) -> "PypiOptions":
+        """The same options with every URL passed through `change` (scrub: what ids hold;
+        Credentials.configured: what resolution uses)."""
+        return replace(self, index_url=change(self.index_url) if self.index_url else None,
+                       extra_index_urls=tuple(map(change, self.extra_index_urls)),
+                       find_links=tuple(map(change, self.find_links)),
+                       named_indexes=tuple((name, change(url)) for name, url in self.named_indexes))
+
+    def scrubbed(self) -> "PypiOptions":
+        return self.with_urls(scrub)
+
+    def canonical(self) -> dict:
+        """The options that change a resolution, scrubbed; empty ones left out."""
+        public = self.scrubbed()
+        data = {
+            "index_url": public.index_url,
+            "extra_index_urls": list(public.extra_index_urls),
+            "find_links": list(public.find_links),
+            "named_indexes": sorted(map(list, public.named_indexes)),
+            "sources": sorted(map(list, public.sources)),
+            "constraints": sorted(public.constraints),
+            "hashes": sorted([name, sorted(values)] for name, values in public.hashes),
+            "pre": public.pre,
+            "no_index": public.no_index,
+            "trusted_hosts": sorted(public.trusted_hosts),
+        }
+        return {key: value for key, value in data.items() if value}
 
 
 @dataclass(frozen=True)
@@ -39,6 +97,15 @@ class StepRequirement:
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
     channels: tuple[str, ...] = ()       # an environment file's own channels
+    system: dict | None = None           # an environment file's own virtual packages (`sys:`)
+    pypi_options: PypiOptions = PypiOptions()  # an environment file's own PyPI options
+
+    @property
+    def source_urls(self) -> tuple[str, ...]:
+        """The indexes and channels this request names itself, as written (credentials
+        included): resolution and downloads authenticate with them."""
+        named = [name.rpartition("::")[0] for name in (self.conda or {}) if "::" in name]
+        return tuple(dict.fromkeys(u for u in (*self.pypi_options.urls, *self.channels, *named) if "://" in u))
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -73,6 +140,7 @@ class EnvSpec:
     channels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict, hash=False, compare=False)  # the arch's virtual packages
+    pypi_options: PypiOptions = field(default=PypiOptions(), hash=False, compare=False)  # scrubbed
     spec_id: str = field(default="", compare=True)
 
     @property
@@ -90,6 +158,8 @@ class EnvSpec:
             "channels": list(self.channels),
             "indexes": list(self.indexes),
             "system": self.system,
+            # Only when a file gave some: every id made before these existed stays the same.
+            **({"pypi_options": self.pypi_options.canonical()} if self.pypi_options.canonical() else {}),
         }
 
 
@@ -116,6 +186,12 @@ def pypi_requirement(name: str, value: str | None) -> str:
         requirement = Requirement(f"{name}{version}")
     except InvalidRequirement as error:
         raise WorkError(f"invalid requirement {name!r}: {version!r} ({str(error).splitlines()[0]})") from None
+    return canonical_requirement(requirement)
+
+
+def canonical_requirement(requirement: Requirement) -> str:
+    """A parsed PEP 508 requirement in mfci's one spelling (names PEP 503, sorted extras
+    and specifiers, URLs without secrets)."""
     text = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
@@ -134,7 +210,8 @@ def conda_requirement(name: str, value: str | None) -> tuple[str, str | None]:
     `channel::name` keeps its channel; a bare version means exactly that version, as in
     Metaflow's own micromamba call."""
     channel, _, package = name.rpartition("::")
-    version = "".join(str(value or "").split()).removeprefix("==")
+    version, build = _version_and_build(str(value or ""))
+    version = "".join(version.split()).removeprefix("==")
     if version and "*" in version and not version.startswith(VERSION_OPERATORS):
         version = " " + version  # a glob: conda's "name 1.26.*" (rattler refuses "==1.26.*")
     elif version and not version.startswith(VERSION_OPERATORS):
@@ -142,7 +219,19 @@ def conda_requirement(name: str, value: str | None) -> tuple[str, str | None]:
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", package):
         raise WorkError(f"invalid conda package name {name!r}")
     channel = scrub(channel) if channel else None
+    if build:  # conda's "name version build": an exact build, as `conda env export` writes
+        version = (version or " *") + f" {build}"
     return f"{channel + '::' if channel else ''}{package.lower()}{version}", channel
+
+
+def _version_and_build(value: str) -> tuple[str, str]:
+    """`1.26.4 py311h64a7726_0` → (`1.26.4`, `py311h64a7726_0`); a value whose last word
+    is part of its version (`>= 1.0`, `>=1,<2`) has no build."""
+    words = value.split()
+    if len(words) >= 2 and not words[-1].startswith(("<", ">", "=", "!", "~", ",", "|")) \
+            and not words[-2].endswith(("<", ">", "=", "!", "~", ",", "|")):
+        return " ".join(words[:-1]), words[-1]
+    return value, ""
 
 
 def python_match_spec(python: str) -> str:
@@ -159,12 +248,15 @@ def step_pythons(requirement: StepRequirement, preferred: list[str]) -> list[str
         raise WorkError(str(error)) from None
 
 
-def system_packages(inputs: SpecInputs, arch: str, gpu: bool) -> dict:
+def system_packages(inputs: SpecInputs, arch: str, gpu: bool, own: dict | None = None) -> dict:
     """The virtual packages a spec for `arch` is resolved with: the arch's, plus the GPU
-    ones for a GPU step on Linux (remote GPU compute is Linux)."""
+    ones for a GPU step on Linux (remote GPU compute is Linux), then those an environment
+    file asks for itself where they mean something on the arch (`__glibc` on Linux...)."""
     packages = dict(inputs.system_packages.get(arch, {}))
     if gpu and arch.startswith("linux"):
         packages.update(inputs.gpu_packages)
+    packages.update({name: version for name, version in (own or {}).items()
+                     if arch.startswith(USER_SYSTEM_PACKAGES.get(name, "-"))})
     return packages
 
 
@@ -184,7 +276,7 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         own = [c for c in requirement.channels if c != "nodefaults"]
         configured = own if "nodefaults" in requirement.channels else [*own, *inputs.channels]
         channels = tuple(dict.fromkeys([*named, *(scrub(c) for c in configured)]))
-    system = system_packages(inputs, arch, requirement.gpu)
+    system = system_packages(inputs, arch, requirement.gpu, requirement.system)
     return _with_id(
         python=canonical_python(chosen_python),
         pypi=tuple(pypi),
@@ -192,5 +284,6 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         channels=channels,
         indexes=(scrub(inputs.pypi_index),) if inputs.pypi_index and pypi else (),
         system=system,
+        pypi_options=requirement.pypi_options.scrubbed() if pypi else PypiOptions(),
     )
 

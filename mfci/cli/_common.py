@@ -36,6 +36,13 @@ PYTHONS = typer.Option(None, "--python", help="Python X.Y for steps that do not 
 # Resolutions and downloads mostly wait on the index: more of them than cores pays off.
 JOBS = typer.Option(max(8, os.cpu_count() or 1), "--jobs", "-j", min=1,
                     help="Parallel resolutions and downloads (flows run at most one per core).")
+# How warm and resolve treat what is already published.
+REFRESH = typer.Option(False, "--refresh", help="Resolve again even when published (the seed's --force); "
+                       "pointers move to the new resolution.")
+UPGRADE = typer.Option(None, "--upgrade-package", "-P", metavar="NAME",
+                       help="Re-resolve published environments that hold NAME, keeping their other versions "
+                       "where they still fit; repeatable.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Say what would be resolved or published; write nothing.")
 
 
 def settings_of(ctx: typer.Context) -> Settings:
