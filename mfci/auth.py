@@ -88,7 +88,10 @@ class Credentials:
             return urlunsplit(parts._replace(netloc=host)), _basic(user, password)
         for source in self.sources:
             if _under(url, source.public):
-                return self._from_source(url, source)
+                target, headers = self._from_source(url, source)
+                if target != url or headers:
+                    return target, headers
+                break   # a source without credentials of its own: its host's, if any
         for source in self.sources:
             if source.host == parts.netloc and "@" in urlsplit(source.configured).netloc:
                 return url, _basic(*self._userinfo(source))

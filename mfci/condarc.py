@@ -55,11 +55,14 @@ class CondaConfig:
 
     @classmethod
     def load(cls, environ: Mapping[str, str]) -> "CondaConfig":
-        import yaml
-
+        files = condarc_files(environ)
+        try:
+            import yaml
+        except ImportError:  # a remote worker (stdlib only) never resolves: conda's configuration is moot there
+            files = []
         channels: list[str] = []
         alias, defaults, origins = None, None, []
-        for path in condarc_files(environ):
+        for path in files:
             try:
                 data = yaml.safe_load(path.read_text()) or {}
             except (OSError, yaml.YAMLError) as error:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from .errors import UsageError
@@ -145,6 +146,8 @@ def _pip_requirement(request: _Request, item, where: str, constraint: bool) -> N
         raise UsageError(f"{where}: {item.line!r} has no package name; write it as `name @ URL`")
     marker = getattr(item, "marker", None) or getattr(item, "markers", None)
     requirement = _requirement(f"{item.req}; {marker}" if marker else str(item.req), where)
+    if item.link is not None and not requirement.url:   # a bare wheel or sdist URL: pip names it by its file
+        requirement.url, requirement.specifier = str(item.link), SpecifierSet()
     name = canonicalize_name(requirement.name)
     if name == "python":
         if constraint or requirement.url or not requirement.specifier:
@@ -176,7 +179,7 @@ def _pip_option(request: _Request, options: dict, where: str, base: Path, enviro
             for nested in value:
                 if "://" in nested:
                     raise UsageError(f"{where}: -r/-c of a URL ({nested}) is not supported; use a local file")
-                _read_pip_file(request, base / nested, environ, seen, constraint=name == "constraints")
+                _read_pip_file(request, base / nested, environ, seen, constraint=name == "constraints", where=where)
         # prefer_binary, only_binary: mfci resolves wheels only anyway
 
 
@@ -208,14 +211,17 @@ def _read_pip_text(request: _Request, text: str, origin: Path, base: Path, envir
         _pip_requirement(request, item, f"{origin}:{item.line_number}", constraint or item.is_constraint)
 
 
-def _read_pip_file(request: _Request, path: Path, environ, seen: tuple = (), constraint: bool = False) -> None:
+def _read_pip_file(request: _Request, path: Path, environ, seen: tuple = (), constraint: bool = False,
+                   where: str = "") -> None:
+    """A requirements file; `where`: the -r/-c line that includes it."""
     resolved = path.resolve()
+    prefix = f"{where}: " if where else ""
     if resolved in seen:
-        raise UsageError(f"{path}: included from itself ({' -> '.join(str(p) for p in (*seen, resolved))})")
+        raise UsageError(f"{prefix}{path} is included from itself ({' -> '.join(str(p) for p in (*seen, resolved))})")
     try:
         text = path.read_text()
     except OSError as error:
-        raise UsageError(f"{path}: cannot read it ({error.strerror or error})") from None
+        raise UsageError(f"{prefix}cannot read {path} ({error.strerror or error})") from None
     _read_pip_text(request, text, path, path.parent, environ, (*seen, resolved), constraint)
 
 
@@ -436,7 +442,7 @@ def read_pyproject(path: Path, selection: Selection = Selection()) -> StepRequir
                                      "[[tool.uv.index]] defines")
                 pinned[name] = index
             else:
-                requirement.url, requirement.specifier = url, type(requirement.specifier)()
+                requirement.url, requirement.specifier = url, SpecifierSet()
         request.pypi.append(str(requirement))
     request.sources = pinned
     request.named_indexes = {n: u for n, u in request.named_indexes.items() if n in pinned.values()}

@@ -15,7 +15,7 @@ from typing import Callable
 from .arch import current_arch
 from .config import Settings
 from .create import env_folder, local_installer
-from .lookup import LocalPins, find
+from .lookup import LocalPins, find, miss_reason
 from .record import EnvRecord
 from .spec import StepRequirement, build_spec
 
@@ -49,7 +49,7 @@ def place_steps(settings: Settings, flow: str, requests: dict[str, dict], echo: 
         spec = build_spec(requirement, inputs, arch)
         record = find(store, layout, spec.spec_id, arch, settings.policy, pins)
         if record is None:
-            missing[step] = f"no environment published for spec {spec.spec_id[:12]} on {arch} in {store.url}"
+            missing[step] = miss_reason(settings.policy, spec.spec_id, arch, store.url)
             continue
         python = None
         if not remote:

@@ -16,7 +16,7 @@ from ..arch import ALL_ARCHS
 from ..config import Settings
 from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
-from ..lookup import LocalPins, find, find_by_alias
+from ..lookup import LocalPins, find, find_by_alias, miss_reason
 from ..plan import Plan, PlanOptions
 from ..pythons import KnownPythons, known_pythons
 from ..record import EnvRecord
@@ -133,6 +133,8 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
         raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
     spec = step_spec(settings, flow_file, step, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
+    if record is None and not settings.policy.remote:
+        raise WorkError(f"{flow_file} step {step}: {miss_reason(settings.policy, spec.spec_id, arch, store.url)}")
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "
                         f"in {store.url}; run `mfci warm {flow_file}`")

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import tomllib
@@ -145,10 +146,15 @@ class UvResolver:
 
     def _package(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
         wheels = {filename(wheel["url"]): wheel for wheel in entry.get("wheels", [])}
+        archive = entry.get("archive")   # a direct URL (`name @ https://…`): a wheel, or a source archive
+        if archive and archive.get("url", "").endswith(".whl"):
+            wheels = {filename(archive["url"]): archive}
+        elif archive and archive.get("url", "").startswith(("http://", "https://")):
+            entry = {**entry, "sdist": archive}
         if not wheels and entry.get("sdist"):
             return self._built(entry, target, options)
-        if not wheels and (entry.get("vcs") or entry.get("directory") or entry.get("archive")):
-            kind = "a git" if entry.get("vcs") else "a local folder" if entry.get("directory") else "an archive URL"
+        if not wheels and (entry.get("vcs") or entry.get("directory") or archive):
+            kind = "a git" if entry.get("vcs") else "a local folder" if entry.get("directory") else "a local file"
             raise ResolutionFailed(f"{entry['name']} comes from {kind} requirement: an environment is made of "
                                    "index files; build it into a wheel and serve it from an index or --find-links")
         chosen = best_wheel(target, list(wheels))
@@ -157,16 +163,17 @@ class UvResolver:
                 f"{entry['name']} {entry.get('version', '')}: no wheel for {target.arch} python {target.python}"
             )
         wheel = wheels[chosen]
-        return PackageFile(
-            name=entry["name"],
-            version=str(entry.get("version", "")),
-            kind="pypi",
-            url=scrub(wheel["url"]),
-            filename=chosen,
-            sha256=wheel["hashes"]["sha256"],
-            size=wheel.get("size"),
-            key=package_key("pypi", wheel["url"]),
-        )
+        package = partial(PackageFile, name=entry["name"], version=str(entry.get("version", "")), kind="pypi",
+                          url=scrub(wheel["url"]), filename=chosen, key=package_key("pypi", wheel["url"]))
+        if not wheel.get("hashes", {}).get("sha256"):
+            # A direct URL given without a hash: fetched once here to learn it, and kept in
+            # the local cache, so that storing it downloads nothing again.
+            with self.local.staging() as staged:
+                self.downloader.fetch(wheel["url"], staged, None, chosen)
+                hashed = package(sha256=sha256_of(staged), size=staged.stat().st_size)
+                self.local.adopt(staged, hashed)
+            return hashed
+        return package(sha256=wheel["hashes"]["sha256"], size=wheel.get("size"))
 
     def _built(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
         """A source-only requirement built into a wheel on this machine, for the target's
@@ -174,7 +181,7 @@ class UvResolver:
         from ..arch import current_arch
 
         sdist = entry["sdist"]
-        digest = sdist["hashes"]["sha256"]
+        digest = sdist.get("hashes", {}).get("sha256")
         name = f"{entry['name']} {entry.get('version', '')}"
         with self._builds_lock:
             fitting = [w for w in self.builds.get(digest, []) if best_wheel(target, [w.filename], built_here=True)]
@@ -183,7 +190,9 @@ class UvResolver:
         with tempfile.TemporaryDirectory(prefix="mfci-build-") as scratch:
             archive = Path(scratch, filename(sdist["url"]))
             self.downloader.fetch(sdist["url"], archive, sdist.get("size"), archive.name)
-            if sha256_of(archive) != digest:
+            if digest is None:   # a direct URL given without a hash
+                digest = sha256_of(archive)
+            elif sha256_of(archive) != digest:
                 raise ResolutionFailed(f"{archive.name}: sha256 does not match the index")
             out = Path(scratch, "out")
             built = run([uv_binary(), "build", "--wheel", "--no-config", "--quiet", "--python", target.python,
