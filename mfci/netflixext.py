@@ -55,10 +55,6 @@ class SeedEnv:
     full_id: str
     data: dict
 
-    @property
-    def name(self) -> str:
-        return f"{self.req_id}:{self.full_id} ({self.arch})"
-
 
 @dataclass
 class ImportResult:

@@ -109,8 +109,7 @@ class Warmer:
         if self.mode.dry_run:
             return Outcome(Status.WOULD_RESOLVE, pointer.env_id if pointer else None, None, None)
         resolver = self.resolvers.for_spec(spec)
-        resolved = resolver.resolve(spec, arch, prefer) if prefer else resolver.resolve(spec, arch)
-        files = self.cache.store_all(resolved, jobs, self.settings["CONDA_PREFERRED_FORMAT"])
+        files = self.cache.store_all(resolver.resolve(spec, arch, prefer), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
         # Stamped with when the resolution started: a pointer only moves to a later one.
         record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                            resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)

@@ -75,7 +75,7 @@ def run(
     settings = settings_of(ctx)
     target = Alias.parse(name)
     archs = check_archs(settings, arch) if arch else None
-    if source.startswith("step:") or (not step and source.count("/") >= 2 and source.split("/")[1].isdigit()):
+    if source.startswith("step:"):   # the seed's pathspec form
         raise UsageError(f"{source}: a run's pathspec cannot be aliased yet (mfci records no environment "
                          "per task); alias its flow file's step (FLOW_FILE --step STEP) instead")
     store = settings.open_store(root)
