@@ -45,17 +45,23 @@ class Alias:
         return layout.alias(self.name, self.tag)
 
 
-def publish_alias(store: Store, layout: Layout, alias: Alias, envs: dict[str, EnvRef], user: str) -> None:
-    """Point the alias at an environment per arch."""
-    target = AliasTarget(str(alias), dict(envs), user, now())
+def publish_alias(store: Store, layout: Layout, alias: Alias, envs: dict[str, EnvRef], user: str) -> AliasTarget:
+    """Point the alias at an environment per arch, every given arch in one compare-and-swap;
+    the archs it already names and that are not given keep theirs. An immutable tag takes
+    new archs but never changes one it has."""
 
     def change(old: AliasTarget | None) -> AliasTarget | None:
-        if old is None or alias.movable:
-            return target
-        if old.envs == envs:
+        current = dict(old.envs) if old else {}
+        if old is not None and not alias.movable:
+            moved = sorted(arch for arch, ref in envs.items() if arch in current and current[arch] != ref)
+            if moved:
+                arch = moved[0]
+                raise WorkError(f"alias {alias} is immutable and already points to environment "
+                                f"{current[arch].env_id[:12]} on {arch}; publish a new tag (or use "
+                                "latest/candidate/stable, which move)")
+        merged = {**current, **envs}
+        if old is not None and merged == current:
             return None  # already set to exactly this: nothing to do
-        first = next(iter(old.envs.values()))
-        raise WorkError(f"alias {alias} is immutable and already points to environment {first.env_id[:12]}; "
-                        "publish a new tag (or use latest/candidate/stable, which move)")
+        return AliasTarget(str(alias), merged, user, now())
 
-    update_object(store, alias.key(layout), AliasTarget.from_json, change)
+    return update_object(store, alias.key(layout), AliasTarget.from_json, change)

@@ -1,7 +1,9 @@
 """`mfci check`: is every step environment under the paths published for every arch?
 
-The pull-request gate, like a lockfile check: the same discovery and plan as `mfci warm`
-and the same hit test, one small read per (spec_id, arch); nothing resolved, nothing written."""
+The pull-request gate, like a lockfile check: the same discovery and plan as `mfci warm`,
+one small read per (spec_id, arch); nothing resolved, nothing written. A pair is present
+when a run would find it: under CONDA_USE_REMOTE_LATEST=:none: a run never consults the
+store, so only what this machine already used counts."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from .config import Settings
 from .consumers import check_consumers
 from .discover import DiscoveryOptions
 from .errors import WorkError
-from .lookup import published
+from .lookup import LocalPins, published
 from .plan import Plan, PlanOptions, plan_flows
 from .pythons import KnownPythons
 from .status import Status
@@ -21,15 +23,21 @@ from .store import Store
 def check(settings: Settings, store: Store, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
     plan = plan_flows(options, DiscoveryOptions.of(settings), settings.spec_inputs, known)
 
+    pins = LocalPins(settings.cache_dir / "pins")
+    if not settings.policy.remote:
+        plan.notes.append("CONDA_USE_REMOTE_LATEST=:none:: runs do not consult the store, so only environments "
+                          "this machine already used count as present")
+
     def one(key: tuple[str, str]) -> None:
         try:
-            pointer = published(store, settings.layout, settings.policy, *key)
+            found = published(store, settings.layout, settings.policy, *key) if settings.policy.remote \
+                else pins.get(*key)
         except WorkError as error:  # a malformed pointer: that pair's rows fail, by name
             plan.fail(*key, str(error))
             return
-        if pointer:
-            plan.settle(*key, status=Status.HIT, env_id=pointer.env_id, resolved_by=pointer.resolved_by,
-                        resolved_at=pointer.resolved_at)
+        if found:
+            plan.settle(*key, status=Status.HIT, env_id=found.env_id, resolved_by=found.resolved_by,
+                        resolved_at=found.resolved_at)
         else:
             plan.settle(*key, status=Status.MISSING)
 

@@ -120,6 +120,17 @@ def _gpu_packages(value: Any) -> dict:
     return _virtual_packages(_json_object(value))
 
 
+def _auth_info(value: Any) -> dict:
+    """The seed's CONDA_SRCS_AUTH_INFO: {"host": ["user", "password"]}."""
+    parsed = _json_object(value)
+    for host, pair in parsed.items():
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2 or not all(isinstance(p, str) for p in pair):
+            raise ValueError(f"{host!r} must map to [user, password]")
+        if "/" in host or ":" in host or not host:
+            raise ValueError(f"{host!r} is not a host name (no scheme, port or path)")
+    return {host: (user, password) for host, (user, password) in parsed.items()}
+
+
 def _name_list(value: Any) -> list[str]:
     if isinstance(value, str):
         text = value.strip()
@@ -225,9 +236,10 @@ OPTIONS: tuple[Option, ...] = (
            HONOURED, "`conda-lock`"),
     Option("CONDA_CHANNELS", None, _name_list,
            "Conda channels (names or URLs) after those named as `channel::package`; unset: the "
-           "`CONDA_CHANNELS` environment variable, else `conda-forge`. Credentials in URLs "
-           "(`user:password@`, `/t/<token>/`, `?token=`) are used to download but never enter an "
-           "id, a record, a key or a log."),
+           "`CONDA_CHANNELS` environment variable, else the `channels` of conda's own `.condarc`, "
+           "else `conda-forge`. Names live under `.condarc`'s `channel_alias`. Credentials in URLs "
+           "(`user:password@`, `/t/<token>/`, `?token=`) are used to resolve and download but never "
+           "enter an id, a record, a key or a log.", HONOURED, "not a seed setting (conda's own configuration)"),
     Option("CONDA_PACKAGES_DIRNAME", "packages", _folder_name,
            "Folder under the store root holding every package file."),
     Option("CONDA_ENVS_DIRNAME", "envs", _folder_name,
@@ -262,23 +274,30 @@ OPTIONS: tuple[Option, ...] = (
            f"(`{json.dumps(DEFAULT_SYS_PACKAGES, separators=(',', ':'))}`): `__glibc` for linux "
            "archs sets the manylinux wheels accepted; `__osx` sets the macOS deployment target; "
            "the conda solver sees them as virtual packages. Part of every spec id.",
-           HONOURED, "`{\"linux-64\": {\"__glibc\": \"2.27\"}}`"),
+           HONOURED, "`{\"linux-64\": {\"__glibc\": \"2.27\"}}` (2.27: `CONDA_OVERRIDE_GLIBC` when set), replacing the defaults"),
     Option("CONDA_SYS_DEFAULT_GPU_PACKAGES", {"__cuda": "11.8=0"}, _gpu_packages,
-           "Virtual packages added for steps that ask for a GPU; part of their spec id."),
+           "Virtual packages added for steps that ask for a GPU; part of their spec id.", HONOURED,
+           "`{}` (a constant there, not read from the configuration)"),
     Option("CONDA_ALL_ARCHS", ["linux-64", "osx-64", "osx-arm64"], _archs,
            "Archs `mfci warm` targets when no `--arch` is given."),
-    Option("CONDA_SRCS_AUTH_INFO", None, _optional_text,
-           "Per-host credentials for downloads. Not read yet: downloads use the credentials of the "
-           "configured indexes and channels, netrc and the keyring.", PLANNED, secret=True),
-    Option("CONDA_SYS_MARKERS", None, _optional_text, "Marker overrides per arch.", PLANNED),
+    Option("CONDA_SRCS_AUTH_INFO", {}, _auth_info,
+           "Credentials per host, `{\"host\": [\"user\", \"password\"]}`, for every index and channel "
+           "on that host that names none itself: resolution and downloads alike (before netrc and "
+           "the keyring). Never stored, logged or put on a command line.", secret=True),
+    Option("CONDA_SYS_MARKERS", None, _optional_text, "Marker overrides per arch.", PLANNED, "`{}`"),
     Option("CONDA_REMOTE_COMMANDS", None, _optional_text,
-           "Decorators that make a step remote; mfci asks Metaflow itself.", UNUSED),
+           "Decorators that make a step remote; mfci asks Metaflow itself.", UNUSED, '`["batch", "kubernetes"]`'),
     Option("CONDA_BUILDER_ENV_PACKAGES", None, _optional_text,
-           "Packages of a builder environment; mfci needs none.", UNUSED),
+           "Packages of a builder environment; mfci needs none.", UNUSED,
+           "`[]` (`[\"keyrings.google-artifactregistry-auth\"]` with GOOGLE_APPLICATION_CREDENTIALS)"),
     Option("CONDA_IGNORE_CACHING_DATASTORES", None, _optional_text,
-           "Datastores not to cache to; mfci always caches.", UNUSED),
+           "Datastores not to cache to; mfci always caches.", UNUSED, "`[]`"),
     Option("CONDA_MAGIC_FILE_V2", None, _optional_text,
-           "The seed's local manifest; mfci keeps no manifest in the code package.", UNUSED),
+           "The seed's local manifest; mfci keeps no manifest in the code package.", UNUSED, "`conda_v2.cnd`"),
+    Option("CONDA_HACK_CHANNEL_ALIAS", None, _optional_text,
+           "A channel alias the seed rewrites to conda.anaconda.org; mfci reads `.condarc`'s "
+           "`channel_alias` instead.", UNUSED),
+    Option("CONDA_TEST", None, _optional_text, "The seed's own test mode.", UNUSED, "`false`"),
     # --- mfci's own settings ---
     Option("CONDA_MFCI_PYTHON", "3.11", _python_version,
            "Python version for steps that do not pin one (warm's default `--python`, and what "
@@ -413,13 +432,14 @@ class Settings:
         return self.values[name]
 
     def _register_secrets(self) -> None:
-        from .secrets import register, secrets_in_url
+        from .secrets import register, register_url
 
-        for url in (*self.conda_channels, *self.indexes.urls, *self.indexes.find_links):
-            for secret in secrets_in_url(url):
-                register(secret)
+        for _user, password in self.values["CONDA_SRCS_AUTH_INFO"].values():
+            register(password)
+        for url in self.credentials_sources:
+            register_url(url)
         for option in OPTIONS:
-            if option.secret and self.values[option.name]:
+            if option.secret and isinstance(self.values[option.name], str) and self.values[option.name]:
                 register(str(self.values[option.name]))
         register(self.environ.get("AZURE_STORAGE_CONNECTION_STRING"))
 
@@ -432,14 +452,28 @@ class Settings:
         return {arch: {**DEFAULT_SYS_PACKAGES.get(arch, {}), **given.get(arch, {})} for arch in ALL_ARCHS}
 
     @cached_property
+    def conda_config(self):
+        """conda's own configuration (.condarc): channels and channel alias."""
+        from .condarc import CondaConfig
+
+        return CondaConfig.load(self.environ)
+
+    @cached_property
     def conda_channels(self) -> tuple[str, ...]:
-        """METAFLOW_CONDA_CHANNELS, else conda's own CONDA_CHANNELS, else conda-forge."""
+        """METAFLOW_CONDA_CHANNELS, else conda's own CONDA_CHANNELS, else .condarc's
+        channels, else conda-forge."""
         configured = self.values["CONDA_CHANNELS"]
         if configured:
             return tuple(configured)
         if self.environ.get("CONDA_CHANNELS"):
             return tuple(_name_list(self.environ["CONDA_CHANNELS"]))
-        return ("conda-forge",)
+        return self.conda_config.channels or ("conda-forge",)
+
+    @cached_property
+    def credentials_sources(self) -> tuple[str, ...]:
+        """Every configured index, find-links and channel location, as configured."""
+        channels = [url for channel in self.conda_channels for url in self.conda_config.urls(channel)]
+        return (*self.indexes.urls, *self.indexes.find_links, *channels, self.conda_config.channel_alias)
 
     @cached_property
     def indexes(self):
@@ -452,8 +486,8 @@ class Settings:
         from .auth import Credentials
 
         keyring = "keyring" if self.indexes.keyring == "subprocess" else None
-        return Credentials.of([*self.indexes.urls, *self.conda_channels], self.environ.get("NETRC"),
-                              keyring, dict(self.environ))
+        return Credentials.of(self.credentials_sources, self.environ.get("NETRC"), keyring, dict(self.environ),
+                              self.values["CONDA_SRCS_AUTH_INFO"])
 
     @cached_property
     def layout(self):
@@ -532,7 +566,8 @@ class Settings:
                 continue
             value = self.values[option.name]
             if option.secret and value:
-                value = mask(str(value)) if "://" in str(value) else MASK
+                value = ({host: [user, MASK] for host, (user, _) in value.items()} if isinstance(value, dict)
+                         else mask(str(value)) if "://" in str(value) else MASK)
             elif isinstance(value, str) and "://" in value:
                 value = mask(value)
             elif option.name == "CONDA_CHANNELS" and value:

@@ -20,6 +20,7 @@ import configparser
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 PYPI = "https://pypi.org/simple"
 
@@ -33,49 +34,66 @@ class IndexConfig:
     no_index: bool = False
     keyring: str | None = None        # "subprocess": ask the `keyring` command, as uv does
     origin: str = "default"           # where the configuration came from, for messages
+    prerelease: bool = False          # an environment file's --pre
+    insecure_hosts: tuple[str, ...] = ()  # an environment file's --trusted-host
 
     @property
     def urls(self) -> tuple[str, ...]:
         return (self.default, *self.extra)
 
-    def with_extra(self, urls) -> "IndexConfig":
-        """These indexes plus a step's own extra ones (@pypi extra_indices), searched the same way."""
-        if not urls:
-            return self
-        return replace(self, extra=tuple(dict.fromkeys([*self.extra, *(u for u in urls if u != self.default)])))
+    def with_file(self, options) -> "IndexConfig":
+        """This configuration under an environment file's own options (spec.PypiOptions,
+        as written): its index replaces the default, its extra indexes and find-links come
+        first, as pip reads a requirements file's options over its configuration."""
+        extra = tuple(dict.fromkeys([*options.extra_index_urls, *self.extra]))
+        default = options.index_url or self.default
+        return replace(self, default=default, extra=tuple(u for u in extra if u != default),
+                       find_links=tuple(dict.fromkeys([*options.find_links, *self.find_links])),
+                       no_index=self.no_index or options.no_index, prerelease=self.prerelease or options.pre,
+                       insecure_hosts=tuple(dict.fromkeys([*self.insecure_hosts, *options.trusted_hosts])))
 
-    def uv_environment(self) -> dict[str, str]:
-        """The variables that give uv exactly these indexes (credentials stay out of argv)."""
-        env = {"UV_DEFAULT_INDEX": self.default}
+    def uv_environment(self, authenticate: Callable[[str], str] = str) -> dict[str, str]:
+        """The variables that give uv exactly these indexes (credentials stay out of argv);
+        `authenticate` writes each index's credentials into its URL."""
+        env = {"UV_DEFAULT_INDEX": authenticate(self.default)}
         if self.extra:
-            env["UV_INDEX"] = " ".join(self.extra)
+            env["UV_INDEX"] = " ".join(map(authenticate, self.extra))
         if self.find_links:
-            env["UV_FIND_LINKS"] = " ".join(self.find_links)
+            env["UV_FIND_LINKS"] = " ".join(map(authenticate, self.find_links))
         if self.best_match:
             env["UV_INDEX_STRATEGY"] = "unsafe-best-match"
         if self.no_index:
             env["UV_NO_INDEX"] = "1"
         if self.keyring:
             env["UV_KEYRING_PROVIDER"] = self.keyring
+        if self.prerelease:
+            env["UV_PRERELEASE"] = "allow"
+        if self.insecure_hosts:
+            env["UV_INSECURE_HOST"] = " ".join(self.insecure_hosts)
         return env
 
-    def pip_environment(self) -> dict[str, str]:
+    def pip_environment(self, authenticate: Callable[[str], str] = str) -> dict[str, str]:
         """The variables that give pip exactly these indexes, and no configuration file."""
-        env = {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": self.default}
+        env = {"PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": authenticate(self.default)}
         if self.extra:
-            env["PIP_EXTRA_INDEX_URL"] = " ".join(self.extra)
+            env["PIP_EXTRA_INDEX_URL"] = " ".join(map(authenticate, self.extra))
         if self.find_links:
-            env["PIP_FIND_LINKS"] = " ".join(self.find_links)
+            env["PIP_FIND_LINKS"] = " ".join(map(authenticate, self.find_links))
         if self.no_index:
             env["PIP_NO_INDEX"] = "1"
+        if self.prerelease:
+            env["PIP_PRE"] = "1"
+        if self.insecure_hosts:
+            env["PIP_TRUSTED_HOST"] = " ".join(self.insecure_hosts)
         return env
 
 
 # Variables through which uv or pip would pick indexes on their own: mfci removes them
 # from the tools' environment and passes its own choice instead.
 TOOL_INDEX_VARIABLES = ("UV_DEFAULT_INDEX", "UV_INDEX_URL", "UV_INDEX", "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS",
-                        "UV_INDEX_STRATEGY", "UV_NO_INDEX", "UV_KEYRING_PROVIDER", "PIP_INDEX_URL",
-                        "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX", "PIP_KEYRING_PROVIDER")
+                        "UV_INDEX_STRATEGY", "UV_NO_INDEX", "UV_KEYRING_PROVIDER", "UV_PRERELEASE",
+                        "UV_INSECURE_HOST", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS",
+                        "PIP_NO_INDEX", "PIP_KEYRING_PROVIDER", "PIP_PRE", "PIP_TRUSTED_HOST")
 
 
 def _split(value) -> list[str]:

@@ -66,6 +66,14 @@ class LocalPins:
             pass  # a pin is a convenience for :none: runs; the environment was found regardless
 
 
+def miss_reason(policy: Policy, spec_id: str, arch: str, where: str) -> str:
+    """Why a lookup found nothing, in the words a run prints."""
+    if not policy.remote:
+        return (f"CONDA_USE_REMOTE_LATEST=:none:, so the store ({where}) was not consulted, and this machine has "
+                f"not used an environment for spec {spec_id[:12]} on {arch}")
+    return f"no environment published for spec {spec_id[:12]} on {arch} in {where}"
+
+
 def find_pointer(store: Store, layout: Layout, spec_id: str, arch: str, policy: Policy) -> Pointer | None:
     """The newest store pointer the policy accepts, or None."""
     if not policy.remote:

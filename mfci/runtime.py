@@ -19,7 +19,7 @@ from .arch import current_arch
 from .config import Settings
 from .create import env_folder, local_installer
 from .errors import MfciError, WorkError
-from .lookup import LocalPins, find, read_record
+from .lookup import LocalPins, find, miss_reason, read_record
 from .named import NamedEnv, find_named
 from .record import EnvRecord
 from .spec import StepRequirement, build_spec
@@ -69,10 +69,11 @@ class Runtime:
                 if named:
                     record = self._named(named, arch, self.settings.environ)
                 else:
-                    record = self._own(step, requirement, arch, remote)
-                if record is None:
-                    missing[step] = "not warmed"
-                    continue
+                    spec = build_spec(requirement, self.settings.spec_inputs, arch)
+                    record = self._own(step, spec, arch, remote)
+                    if record is None:
+                        missing[step] = miss_reason(self.settings.policy, spec.spec_id, arch, self.store.url)
+                        continue
                 placements[step] = self._placed(step, record, bool(remote))
             except MfciError as error:
                 raise WorkError(f"step '{step}': {error}") from None
@@ -91,8 +92,9 @@ class Runtime:
         return find_named(self.store, self.settings.layout, self.settings.policy, named.substituted(variables),
                           arch, self.trace)
 
-    def _own(self, step: str, requirement: StepRequirement, arch: str, remote: str | None) -> EnvRecord | None:
-        spec = build_spec(requirement, self.settings.spec_inputs, arch)
+    def _own(self, step: str, spec, arch: str, remote: str | None) -> EnvRecord | None:
+        """The step's own environment: looked up; in strict mode None when not warmed, else
+        resolved and published now."""
         record = find(self.store, self.settings.layout, spec.spec_id, arch, self.settings.policy, self.pins)
         if self.trace:
             self.trace(f"lookup {step}: spec {spec.spec_id[:12]} on {arch} "

@@ -38,6 +38,12 @@ def register(value: str | None) -> None:
             _known.add(value)
 
 
+def register_url(url: str) -> None:
+    """Remember every secret a configured URL carries (its password, token, token query)."""
+    for secret in secrets_in_url(url):
+        register(secret)
+
+
 def secrets_in_url(url: str) -> list[str]:
     """The secret parts of a URL: password (and user), path token, secret query values."""
     parts = urlsplit(url)

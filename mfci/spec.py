@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -23,7 +23,66 @@ from .pythons import choose_pythons
 from .secrets import scrub
 
 SPEC_FORMAT = 2   # 2: the system packages of the spec's own arch only
-VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@")
+VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@", ";")
+# Virtual packages a step (@sys_packages) or an environment file (the seed's `sys:` and
+# `--sys-pkg`) may ask for, and the archs each one means something on.
+USER_SYSTEM_PACKAGES = {"__glibc": "linux", "__cuda": "linux", "__linux": "linux", "__osx": "osx"}
+RESOLVER_OPTIONS = ("pre",)   # @pypi(extras=...): pre-releases allowed
+
+
+@dataclass(frozen=True)
+class PypiOptions:
+    """An environment file's own PyPI options: pip's requirement-file options
+    (`-i`, `--extra-index-url`, `-f`, `--pre`, `--no-index`, `--trusted-host`, `-c`,
+    `--hash`), the seed's `pypi-indices:`, a pyproject's `[tool.uv]` indexes and sources.
+
+    A StepRequirement holds them as written (credentials included: they are what
+    resolution and downloads use); an EnvSpec holds them scrubbed (what ids hold)."""
+
+    index_url: str | None = None                    # replaces the configured default index
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    named_indexes: tuple[tuple[str, str], ...] = ()  # (name, url): indexes only `sources` use
+    sources: tuple[tuple[str, str], ...] = ()        # (package, index name): [tool.uv.sources]
+    constraints: tuple[str, ...] = ()                # PEP 508 lines (`-c` files)
+    hashes: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (package, ("sha256:…", …)): `--hash`
+    pre: bool = False
+    no_index: bool = False
+    trusted_hosts: tuple[str, ...] = ()
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        """Every index and find-links URL, as written."""
+        named = tuple(url for _, url in self.named_indexes)
+        return tuple(u for u in (self.index_url, *self.extra_index_urls, *self.find_links, *named) if u)
+
+    def with_urls(self, change) -> "PypiOptions":
+        """The same options with every URL passed through `change` (scrub: what ids hold;
+        Credentials.configured: what resolution uses)."""
+        return replace(self, index_url=change(self.index_url) if self.index_url else None,
+                       extra_index_urls=tuple(map(change, self.extra_index_urls)),
+                       find_links=tuple(map(change, self.find_links)),
+                       named_indexes=tuple((name, change(url)) for name, url in self.named_indexes))
+
+    def scrubbed(self) -> "PypiOptions":
+        return self.with_urls(scrub)
+
+    def canonical(self) -> dict:
+        """The options that change a resolution, scrubbed; empty ones left out."""
+        public = self.scrubbed()
+        data = {
+            "index_url": public.index_url,
+            "extra_index_urls": list(public.extra_index_urls),
+            "find_links": list(public.find_links),
+            "named_indexes": sorted(map(list, public.named_indexes)),
+            "sources": sorted(map(list, public.sources)),
+            "constraints": sorted(public.constraints),
+            "hashes": sorted([name, sorted(values)] for name, values in public.hashes),
+            "pre": public.pre,
+            "no_index": public.no_index,
+            "trusted_hosts": sorted(public.trusted_hosts),
+        }
+        return {key: value for key, value in data.items() if value}
 
 
 @dataclass(frozen=True)
@@ -38,14 +97,22 @@ class StepRequirement:
     python: str | None = None            # only when the user pinned it: a version or a range
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
-    channels: tuple[str, ...] = ()       # the step's (or an environment file's) own channels
-    indexes: tuple[str, ...] = ()        # extra PyPI indexes (@pypi extra_indices)
-    options: tuple[str, ...] = ()        # resolver options (@pypi extras, such as "pre")
-    system: dict | None = None           # virtual packages the step sets (@sys_packages)
+    channels: tuple[str, ...] = ()       # the step's (@conda channels) or an environment file's own channels
+    system: dict | None = None           # virtual packages the step (@sys_packages) or file (`sys:`) sets
+    pypi_options: PypiOptions = PypiOptions()  # the step's (@pypi extra_indices, extras) or file's own
     named: dict | None = None            # a published environment the step uses instead (@named_env)
+
+    @property
+    def source_urls(self) -> tuple[str, ...]:
+        """The indexes and channels this request names itself, as written (credentials
+        included): resolution and downloads authenticate with them."""
+        named = [name.rpartition("::")[0] for name in (self.conda or {}) if "::" in name]
+        return tuple(dict.fromkeys(u for u in (*self.pypi_options.urls, *self.channels, *named) if "://" in u))
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
+        """A step's request as the extension reports it (`mfci dump`, or at launch); the
+        seed's @pypi extra_indices and extras=["pre"] become PyPI options."""
         return cls(
             file=file,
             flow=flow,
@@ -56,10 +123,10 @@ class StepRequirement:
             gpu=bool(data.get("gpu")),
             uses_environment=bool(data.get("uses_environment", True)),
             channels=tuple(data.get("channels") or ()),
-            indexes=tuple(data.get("indexes") or ()),
-            options=tuple(data.get("options") or ()),
             system=data.get("system") or None,
             named=data.get("named") or None,
+            pypi_options=PypiOptions(extra_index_urls=tuple(data.get("indexes") or ()),
+                                     pre="pre" in (data.get("options") or ())),
         )
 
 
@@ -82,8 +149,7 @@ class EnvSpec:
     channels: tuple[str, ...] = ()
     indexes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict, hash=False, compare=False)  # the arch's virtual packages
-    extra_indexes: tuple[str, ...] = ()   # a step's own extra PyPI indexes
-    options: tuple[str, ...] = ()         # resolver options ("pre")
+    pypi_options: PypiOptions = field(default=PypiOptions(), hash=False, compare=False)  # scrubbed
     spec_id: str = field(default="", compare=True)
 
     @property
@@ -93,7 +159,7 @@ class EnvSpec:
         return "conda" if self.conda else "pypi"
 
     def canonical(self) -> dict:
-        data = {
+        return {
             "format": SPEC_FORMAT,
             "python": self.python,
             "pypi": list(self.pypi),
@@ -101,12 +167,9 @@ class EnvSpec:
             "channels": list(self.channels),
             "indexes": list(self.indexes),
             "system": self.system,
+            # Only when a file gave some: every id made before these existed stays the same.
+            **({"pypi_options": self.pypi_options.canonical()} if self.pypi_options.canonical() else {}),
         }
-        # Added since format 2: present only when set, so every earlier spec keeps its id.
-        for name in ("extra_indexes", "options"):
-            if getattr(self, name):
-                data[name] = list(getattr(self, name))
-        return data
 
 
 def _with_id(**fields) -> EnvSpec:
@@ -132,6 +195,12 @@ def pypi_requirement(name: str, value: str | None) -> str:
         requirement = Requirement(f"{name}{version}")
     except InvalidRequirement as error:
         raise WorkError(f"invalid requirement {name!r}: {version!r} ({str(error).splitlines()[0]})") from None
+    return canonical_requirement(requirement)
+
+
+def canonical_requirement(requirement: Requirement) -> str:
+    """A parsed PEP 508 requirement in mfci's one spelling (names PEP 503, sorted extras
+    and specifiers, URLs without secrets)."""
     text = canonicalize_name(requirement.name)
     if requirement.extras:
         text += "[" + ",".join(sorted(canonicalize_name(e) for e in requirement.extras)) + "]"
@@ -150,7 +219,8 @@ def conda_requirement(name: str, value: str | None) -> tuple[str, str | None]:
     `channel::name` keeps its channel; a bare version means exactly that version, as in
     Metaflow's own micromamba call."""
     channel, _, package = name.rpartition("::")
-    version = "".join(str(value or "").split()).removeprefix("==")
+    version, build = _version_and_build(str(value or ""))
+    version = "".join(version.split()).removeprefix("==")
     if version and "*" in version and not version.startswith(VERSION_OPERATORS):
         version = " " + version  # a glob: conda's "name 1.26.*" (rattler refuses "==1.26.*")
     elif version and not version.startswith(VERSION_OPERATORS):
@@ -158,7 +228,19 @@ def conda_requirement(name: str, value: str | None) -> tuple[str, str | None]:
     if not re.fullmatch(r"[A-Za-z0-9_.\-]+", package):
         raise WorkError(f"invalid conda package name {name!r}")
     channel = scrub(channel) if channel else None
+    if build:  # conda's "name version build": an exact build, as `conda env export` writes
+        version = (version or " *") + f" {build}"
     return f"{channel + '::' if channel else ''}{package.lower()}{version}", channel
+
+
+def _version_and_build(value: str) -> tuple[str, str]:
+    """`1.26.4 py311h64a7726_0` → (`1.26.4`, `py311h64a7726_0`); a value whose last word
+    is part of its version (`>= 1.0`, `>=1,<2`) has no build."""
+    words = value.split()
+    if len(words) >= 2 and not words[-1].startswith(("<", ">", "=", "!", "~", ",", "|")) \
+            and not words[-2].endswith(("<", ">", "=", "!", "~", ",", "|")):
+        return " ".join(words[:-1]), words[-1]
+    return value, ""
 
 
 def python_match_spec(python: str) -> str:
@@ -175,32 +257,21 @@ def step_pythons(requirement: StepRequirement, preferred: list[str]) -> list[str
         raise WorkError(str(error)) from None
 
 
-# Virtual packages that exist on one family of archs only: a step's own are kept to those.
-ARCH_FAMILY_PACKAGES = {"__glibc": "linux", "__cuda": "linux", "__linux": "linux", "__osx": "osx"}
-RESOLVER_OPTIONS = ("pre",)   # @pypi(extras=...): pre-releases allowed
-
-
 def system_packages(inputs: SpecInputs, arch: str, gpu: bool, own: dict | None = None) -> dict:
     """The virtual packages a spec for `arch` is resolved with: the arch's, plus the GPU
-    ones for a GPU step on Linux (remote GPU compute is Linux), then the step's own
-    (@sys_packages), which win, as in the seed."""
+    ones for a GPU step on Linux (remote GPU compute is Linux), then those the step or its
+    environment file sets (@sys_packages, `sys:`), which win where they mean something on
+    the arch (`__glibc` and `__cuda` on Linux, `__osx` on macOS), as in the seed."""
     packages = dict(inputs.system_packages.get(arch, {}))
     if gpu and arch.startswith("linux"):
         packages.update(inputs.gpu_packages)
     for name, version in (own or {}).items():
-        if not re.fullmatch(r"__[a-z0-9_]+", str(name)) or not re.fullmatch(r"\d+(\.\d+)*(=\w+)?", str(version).strip()):
-            raise WorkError(f"sys_packages {name}={version!r}: expected a virtual package such as __cuda "
+        if name not in USER_SYSTEM_PACKAGES or not re.fullmatch(r"\d+(\.\d+)*(=\w+)?", str(version).strip()):
+            raise WorkError(f"system package {name}={version!r}: expected one of {', '.join(USER_SYSTEM_PACKAGES)} "
                             "and a version such as 12.1")
-        if arch.startswith(ARCH_FAMILY_PACKAGES.get(name, arch)):
+        if arch.startswith(USER_SYSTEM_PACKAGES[name]):
             packages[name] = str(version).strip()
     return packages
-
-
-def resolver_options(options) -> tuple[str, ...]:
-    unknown = [o for o in options if str(o).lstrip("-") not in RESOLVER_OPTIONS]
-    if unknown:
-        raise WorkError(f"extras {unknown[0]!r}: mfci supports {', '.join(RESOLVER_OPTIONS)} (pre-releases)")
-    return tuple(sorted({str(o).lstrip("-") for o in options}))
 
 
 def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, python: str | None = None) -> EnvSpec:
@@ -227,7 +298,6 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         channels=channels,
         indexes=(scrub(inputs.pypi_index),) if inputs.pypi_index and pypi else (),
         system=system,
-        extra_indexes=tuple(dict.fromkeys(scrub(i) for i in requirement.indexes)) if pypi else (),
-        options=resolver_options(requirement.options) if pypi else (),
+        pypi_options=requirement.pypi_options.scrubbed() if pypi else PypiOptions(),
     )
 

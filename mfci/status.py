@@ -10,6 +10,7 @@ class Status(str, Enum):
     FAILED = "failed"       # the flow, the spec or the resolution failed (an error line says why)
     SKIPPED = "skipped"     # the flow declares no @pypi/@conda anywhere
     MISSING = "missing"     # `check`: not published
+    WOULD_RESOLVE = "would-resolve"  # `--dry-run`: a run without it would resolve this
 
     def __str__(self) -> str:
         return self.value

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Protocol
 
+from packaging.utils import canonicalize_name
+
 from .cache import LocalPackages, PackageCache
 from .config import Settings
 from .consumers import check_consumers
@@ -22,7 +24,7 @@ from .discover import DiscoveryOptions
 from .errors import WorkError
 from .io.http import Downloader
 from .io.process import run
-from .lookup import published
+from .lookup import published, read_record
 from .objects import InstallerPointer, Pointer, now, read_object
 from .plan import Plan, PlanOptions, plan_flows
 from .publish import (
@@ -33,7 +35,7 @@ from .publish import (
 )
 from .pythons import KnownPythons
 from .record import EnvRecord
-from .resolve import Resolvers, ResolverSettings
+from .resolve import Preferences, Resolvers, ResolverSettings
 from .shard import Shard
 from .spec import EnvSpec, StepRequirement, build_spec
 from .status import Status
@@ -47,9 +49,22 @@ class Progress(Protocol):
 
 
 @dataclass(frozen=True)
+class WarmMode:
+    """How a warm treats what is already published (the seed's `--force`, pip-tools' pins)."""
+
+    refresh: bool = False              # resolve again even when published
+    upgrade: tuple[str, ...] = ()      # canonical names: re-resolve what holds them, keep the other pins
+    dry_run: bool = False              # say what would be resolved or published; write nothing
+
+    @classmethod
+    def of(cls, refresh: bool, upgrade: list[str] | None, dry_run: bool) -> "WarmMode":
+        return cls(refresh, tuple(dict.fromkeys(canonicalize_name(n) for n in upgrade or [])), dry_run)
+
+
+@dataclass(frozen=True)
 class Outcome:
     status: Status       # resolved | hit
-    env_id: str
+    env_id: str | None   # None: --dry-run of an environment not published yet
     resolved_by: str | None
     resolved_at: str | None
     size: int | None = None       # resolved here: bytes of the environment's package files
@@ -64,27 +79,44 @@ class Warmer:
     """One warm's parts, made once from the settings: the store, the package cache, the
     resolvers; then `warm` (flows) or `warm_one` (one spec, for `resolve`)."""
 
-    def __init__(self, settings: Settings, store: Store, progress: Progress, resolvers: Resolvers | None = None):
+    def __init__(self, settings: Settings, store: Store, progress: Progress, resolvers: Resolvers | None = None,
+                 mode: WarmMode = WarmMode(), sources: tuple[str, ...] = (), insecure_hosts: tuple[str, ...] = ()):
+        """`sources`, `insecure_hosts`: the indexes and channels an environment file names
+        itself (credentials included) and its --trusted-host entries."""
         self.settings = settings
         self.store = store
         self.layout = settings.layout
         self.progress = progress
         self.user = settings.user
-        local = LocalPackages(settings.cache_dir / "pkgs")
-        downloader = Downloader(settings.credentials, allow_local_files=True)
-        self.cache = PackageCache(store, self.layout, local, downloader, note=progress.note)
-        self.resolvers = resolvers or Resolvers(ResolverSettings.of(settings), local, downloader)
+        self.mode = mode
+        self._given_resolvers = resolvers
+        self._equip(sources, insecure_hosts)
         self._lock = threading.Lock()
         self.manifest: str | None = None   # the key this warm's manifest (or shard part) went to
 
+    def _equip(self, sources: tuple[str, ...], insecure_hosts: tuple[str, ...]) -> None:
+        """The downloader, package cache and resolvers, authenticated for the configured
+        indexes and channels plus those the environments name themselves."""
+        local = LocalPackages(self.settings.cache_dir / "pkgs")
+        downloader = Downloader(self.settings.credentials.with_sources(sources), allow_local_files=True,
+                                insecure_hosts=insecure_hosts)
+        self.cache = PackageCache(self.store, self.layout, local, downloader, note=self.progress.note)
+        self.resolvers = self._given_resolvers or Resolvers(ResolverSettings.of(self.settings), local, downloader)
+
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
-        """A published (spec, arch) is a hit (one small read); else resolve, store, publish."""
+        """A published (spec, arch) is a hit (one small read); else resolve, store, publish.
+        --refresh resolves again; --upgrade-package re-resolves a published environment
+        that holds the package, preferring its other versions."""
         started, started_at = time.monotonic(), now()
-        pointer = published(self.store, self.layout, self.settings.policy, spec.spec_id, arch)
-        if pointer:
+        pointer = None if self.mode.refresh else published(self.store, self.layout, self.settings.policy,
+                                                            spec.spec_id, arch)
+        prefer = self._preferences(spec, arch, pointer) if pointer and self.mode.upgrade else None
+        if pointer and prefer is None:
             return Outcome.hit(pointer)
+        if self.mode.dry_run:
+            return Outcome(Status.WOULD_RESOLVE, pointer.env_id if pointer else None, None, None)
         resolver = self.resolvers.for_spec(spec)
-        files = self.cache.store_all(resolver.resolve(spec, arch), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
+        files = self.cache.store_all(resolver.resolve(spec, arch, prefer), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
         # Stamped with when the resolution started: a pointer only moves to a later one.
         record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                            resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)
@@ -92,8 +124,20 @@ class Warmer:
         return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
                        size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
 
+    def _preferences(self, spec: EnvSpec, arch: str, pointer: Pointer) -> Preferences | None:
+        """The published resolution to stay close to, when it holds a package to upgrade."""
+        record = read_record(self.store, self.layout.record(spec.spec_id, arch, pointer.env_id))
+        if record is None or not any(canonicalize_name(p.name) in self.mode.upgrade for p in record.packages):
+            return None
+        return Preferences(record.packages, self.mode.upgrade)
+
     def warm(self, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
         plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, known)
+        requirements = [row.requirement for row in plan.rows if row.spec]
+        sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
+        if sources:  # steps that name indexes or channels themselves (@pypi extra_indices, @conda channels)
+            hosts = tuple(dict.fromkeys(h for r in requirements for h in r.pypi_options.trusted_hosts))
+            self._equip(sources, hosts)
         for line in plan.notes:
             self.progress.note(line)
         work = dict(plan.specs)
@@ -109,6 +153,10 @@ class Warmer:
                     rows = plan.fail(spec_id, arch, str(error))
                 self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
 
+        if self.mode.dry_run:  # nothing is resolved or written: no installers, no manifest
+            with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+                list(pool.map(one, sorted(work)))
+            return plan
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
         # (tens of MB for a cold store) download meanwhile rather than after.
         with ThreadPoolExecutor(max_workers=1) as side:

@@ -22,7 +22,8 @@ EXAMPLES = REPO / "examples"
 
 # The machine's own index configuration (this kind of machine has a pip.conf with local
 # mirrors): tests start from none, and configure one where they test it.
-TOOL_VARIABLES = ("PIP_", "UV_", "CONDA_OVERRIDE", "CONDA_CHANNELS", "NETRC", "METAFLOW_", "GITHUB_")
+TOOL_VARIABLES = ("PIP_", "UV_", "CONDA_OVERRIDE", "CONDA_CHANNELS", "CONDA_CHANNEL_ALIAS", "CONDARC", "CONDA_PREFIX",
+                  "CONDA_ROOT", "NETRC", "METAFLOW_", "GITHUB_")
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""An in-memory store for the fast unit layer: the Store promises, no I/O, counted calls."""
+"""Fakes for the fast unit layer: an in-memory store (the Store promises, no I/O, counted
+calls) and a resolver that answers given files (recording what it was asked to prefer)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,24 @@ class MemoryStore(Store):
         self.calls["list"] += 1
         start = prefix.rstrip("/") + "/" if prefix else ""
         return iter(sorted(k for k in self.objects if k.startswith(start)))
+
+
+class FakeResolver:
+    name = "fake"
+
+    def __init__(self, files):
+        self.files, self.calls = files, []
+
+    def resolve(self, spec, arch, prefer=None):
+        self.calls.append(prefer)
+        return self.files
+
+
+class FakeResolvers:
+    """Resolvers that hand every spec the one fake resolver."""
+
+    def __init__(self, resolver):
+        self.resolver = resolver
+
+    def for_spec(self, spec):
+        return self.resolver

@@ -69,7 +69,7 @@ def test_environment_files_become_the_same_requirement_as_a_step(tmp_path):
     (tmp_path / "requirements.txt").write_text("six==1.16.0  # pinned\n--conda-pkg numpy>=1.26\n")
     (tmp_path / "environment.yml").write_text("channels: [conda-forge]\ndependencies:\n  - python=3.11\n"
                                               "  - numpy>=1.26\n  - pip:\n    - six==1.16.0\n")
-    from_txt = read_environment_file(tmp_path / "requirements.txt", "requirements")
-    from_yml = read_environment_file(tmp_path / "environment.yml", "environment")
-    assert from_txt.pypi == from_yml.pypi == {"six": "==1.16.0"}
-    assert from_txt.conda == from_yml.conda == {"numpy": ">=1.26"} and from_yml.python == "3.11"
+    from_txt = read_environment_file(tmp_path / "requirements.txt", "requirements", {})
+    from_yml = read_environment_file(tmp_path / "environment.yml", "environment", {})
+    assert from_txt.pypi == from_yml.pypi == {"six==1.16.0": ""}
+    assert from_txt.conda == from_yml.conda == {"numpy": ">=1.26"} and from_yml.python == "3.11.*"

@@ -15,9 +15,11 @@ from ..dns import remember_lookups
 from ..errors import MfciError, exit_truthfully
 from ..secrets import scrub_text
 from . import (
+    alias_cmd,
     check_cmd,
     config_cmd,
     create_cmd,
+    import_cmd,
     lookup_cmd,
     manifest_cmd,
     resolve_cmd,
@@ -44,7 +46,8 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
     state["debug"] = debug or ctx.obj.debug
 
 
-for module in (warm_cmd, check_cmd, resolve_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd, config_cmd):
+for module in (warm_cmd, check_cmd, resolve_cmd, alias_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd,
+               import_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
 app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)
 

@@ -15,7 +15,7 @@ from ..arch import ALL_ARCHS, current_arch
 from ..config import Settings
 from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
-from ..lookup import LocalPins, find
+from ..lookup import LocalPins, find, miss_reason
 from ..named import NamedEnv, find_named
 from ..plan import Plan, PlanOptions
 from ..pythons import KnownPythons, known_pythons
@@ -36,6 +36,13 @@ PYTHONS = typer.Option(None, "--python", help="Python X.Y for steps that do not 
 # Resolutions and downloads mostly wait on the index: more of them than cores pays off.
 JOBS = typer.Option(max(8, os.cpu_count() or 1), "--jobs", "-j", min=1,
                     help="Parallel resolutions and downloads (flows run at most one per core).")
+# How warm and resolve treat what is already published.
+REFRESH = typer.Option(False, "--refresh", help="Resolve again even when published (the seed's --force); "
+                       "pointers move to the new resolution.")
+UPGRADE = typer.Option(None, "--upgrade-package", "-P", metavar="NAME",
+                       help="Re-resolve published environments that hold NAME, keeping their other versions "
+                       "where they still fit; repeatable.")
+DRY_RUN = typer.Option(False, "--dry-run", help="Say what would be resolved or published; write nothing.")
 
 
 def settings_of(ctx: typer.Context) -> Settings:
@@ -127,6 +134,8 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
     arch = arch or current_arch()
     spec = step_spec(settings, flow_file, step, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
+    if record is None and not settings.policy.remote:
+        raise WorkError(f"{flow_file} step {step}: {miss_reason(settings.policy, spec.spec_id, arch, store.url)}")
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "
                         f"in {store.url}; run `mfci warm {flow_file}`")

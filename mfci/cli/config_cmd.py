@@ -27,5 +27,8 @@ def run(ctx: typer.Context,
     print(f"user: {settings.user}")
     print(f"PyPI indexes (from {indexes.origin}): {', '.join(mask(url) for url in indexes.urls)}"
           + (f"; find-links: {', '.join(mask(url) for url in indexes.find_links)}" if indexes.find_links else ""))
+    conda = settings.conda_config
+    print(f"conda channels: {', '.join(mask(c) for c in settings.conda_channels)} (a name lives under "
+          f"{mask(conda.channel_alias)}{'; .condarc: ' + conda.origin if conda.origin else ''})")
     for variable, value in settings.shown():
         print(f"{variable} = {value}")

@@ -6,15 +6,19 @@ from typing import List, Optional
 import typer
 
 from ..alias import Alias, publish_alias
-from ..envfile import read_environment_file
+from ..envfile import Selection, read_environment_file
 from ..errors import UsageError, WorkError
 from ..objects import EnvRef
 from ..spec import build_spec, step_pythons
-from ..warm import Warmer
+from ..status import Status
+from ..warm import Warmer, WarmMode
 from ._common import (
+    DRY_RUN,
     JSON,
     PYTHON,
+    REFRESH,
     ROOT,
+    UPGRADE,
     check_archs,
     check_pythons,
     emit_json,
@@ -32,9 +36,15 @@ def run(
     environment_yml: Optional[Path] = typer.Option(None, "-f", "--file", help="A conda environment.yml."),
     requirements: Optional[Path] = typer.Option(None, "-r", "--requirement", help="A requirements.txt."),
     pyproject: Optional[Path] = typer.Option(None, "-p", "--pyproject", help="A pyproject.toml ([project].dependencies)."),
+    extra: Optional[List[str]] = typer.Option(None, "--extra", help="With -p: an optional-dependencies name; repeatable."),
+    all_extras: bool = typer.Option(False, "--all-extras", help="With -p: every optional-dependencies name."),
+    group: Optional[List[str]] = typer.Option(None, "--group", help="With -p: a [dependency-groups] name; repeatable."),
     python: Optional[str] = PYTHON,
     alias: Optional[List[str]] = typer.Option(None, "--alias", help="Name it NAME[:TAG]; repeatable."),
     arch: Optional[List[str]] = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS."),
+    refresh: bool = REFRESH,
+    upgrade: Optional[List[str]] = UPGRADE,
+    dry_run: bool = DRY_RUN,
     root: Optional[str] = ROOT,
     as_json: bool = JSON,
 ) -> None:
@@ -47,7 +57,8 @@ def run(
     aliases = [Alias.parse(text) for text in alias or []]
     archs = check_archs(settings, arch)
     preferred, known = check_pythons(settings, [python] if python else None)
-    requirement = read_environment_file(path, kind)
+    requirement = read_environment_file(path, kind, settings.environ,
+                                        Selection(tuple(extra or ()), tuple(group or ()), all_extras))
     try:
         [chosen] = step_pythons(requirement, preferred)[:1]
         known.check(chosen)
@@ -55,15 +66,18 @@ def run(
         raise UsageError(f"{path}: {error}") from None
     specs = {target: build_spec(requirement, settings.spec_inputs, target, chosen) for target in archs}
     store = settings.open_store(root)
-    store.ensure_writable()
+    if not dry_run:
+        store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(settings, store, reporter)
+    warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run),
+                    sources=requirement.source_urls, insecure_hosts=requirement.pypi_options.trusted_hosts)
     reporter.total(len(archs), "environments")
     envs, errors, refs = [], [], {}
     for target, spec in specs.items():
         try:
             outcome = warmer.warm_one(spec, target, jobs=4)
-            refs[target] = EnvRef(spec.spec_id, outcome.env_id)
+            if outcome.env_id:
+                refs[target] = EnvRef(spec.spec_id, outcome.env_id)
             envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": outcome.env_id,
                          "status": str(outcome.status)})
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
@@ -72,9 +86,13 @@ def run(
             errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
             reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
     reporter.close()
-    errors += warmer.publish_installers(archs, list(specs.values()), 4)
+    if not dry_run:
+        errors += warmer.publish_installers(archs, list(specs.values()), 4)
     published = []
     for name in aliases if not errors else []:
+        if dry_run:
+            say(f"would publish alias {name} for {', '.join(archs)}")
+            continue
         try:
             publish_alias(store, warmer.layout, name, refs, settings.user)
             published.append(str(name))
@@ -83,8 +101,10 @@ def run(
     for error in errors:
         say(f"error: {error['file']}: {error['message']}")
     if as_json:
-        emit_json({"python": chosen, "envs": envs, "aliases": published, "errors": errors})
+        emit_json({"python": chosen, "envs": envs, "aliases": published, "errors": errors, "dry_run": dry_run})
     else:
-        say(f"mfci resolve: {path} (python {chosen}) for {', '.join(archs)} into {store.url}")
+        pending = sum(e["status"] == Status.WOULD_RESOLVE for e in envs)
+        done = f"would resolve {pending} of {len(envs)}" if dry_run else "resolved"
+        say(f"mfci resolve: {path} (python {chosen}) for {', '.join(archs)} into {store.url}: {done}")
     if errors:
         raise typer.Exit(1)

@@ -4,14 +4,17 @@ from typing import List, Optional
 
 import typer
 
-from ..warm import Warmer
+from ..warm import Warmer, WarmMode
 from ._common import (
     ARCHS,
+    DRY_RUN,
     JOBS,
     JSON,
     PATHS,
     PYTHONS,
+    REFRESH,
     ROOT,
+    UPGRADE,
     flow_options,
     report,
     settings_of,
@@ -32,20 +35,25 @@ def run(
     shard: Optional[str] = typer.Option(
         None, "--shard", metavar="I/N", help="Only shard I of N of the (spec, arch) work list, for a "
         "matrix of N jobs; the manifest then waits for `mfci manifest merge`."),
+    refresh: bool = REFRESH,
+    upgrade: Optional[List[str]] = UPGRADE,
+    dry_run: bool = DRY_RUN,
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
     options, known = flow_options(settings, paths, arch, python, jobs, shard)
     store = settings.open_store(root)
-    store.ensure_writable()
+    if not dry_run:
+        store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(settings, store, reporter)
+    warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run))
     try:
         plan = warmer.warm(options, known)
     finally:
         reporter.close()
     where = f"into {store.url}" + ("" if options.shard.whole else f" (shard {options.shard})")
-    report(plan, "warm", ("resolved", "hit", "failed", "skipped"), where, as_json,
+    statuses = ("would-resolve", "hit", "failed", "skipped") if dry_run else ("resolved", "hit", "failed", "skipped")
+    report(plan, "warm" + (" --dry-run" if dry_run else ""), statuses, where, as_json,
            manifest=f"{store.url}/{warmer.manifest}" if warmer.manifest else None)
     if plan.errors:
         raise typer.Exit(1)

@@ -7,7 +7,8 @@ index, a channel or a mirror comes through here.
   redirect to another host (a CDN, an object store) never receives them;
 - retries with backoff on connection errors, timeouts, 429 and 5xx, and on a body cut
   short of its Content-Length, then one error naming the file;
-- a size cap (the record's size when known) and an overall deadline per file.
+- a size cap (the record's size when known) and an overall deadline per file;
+- TLS certificates checked, except on the hosts an environment file marks --trusted-host.
 """
 
 from __future__ import annotations
@@ -44,26 +45,31 @@ class _Retry(Exception):
 class Downloader:
     def __init__(self, credentials: Credentials | None = None, *, allow_local_files: bool = False,
                  attempts: int = ATTEMPTS, connect_seconds: float = CONNECT_SECONDS,
-                 read_seconds: float = READ_SECONDS, deadline_seconds: float = DEADLINE_SECONDS):
+                 read_seconds: float = READ_SECONDS, deadline_seconds: float = DEADLINE_SECONDS,
+                 insecure_hosts: tuple[str, ...] = ()):
         self.credentials = credentials or Credentials()
+        self.insecure_hosts = frozenset(insecure_hosts)
         self.allow_local_files = allow_local_files
         self.attempts = attempts
         self.connect_seconds = connect_seconds
         self.read_seconds = read_seconds
         self.deadline_seconds = deadline_seconds
-        self._pool = None
+        self._pools: dict[bool, object] = {}
         self._guard = threading.Lock()
 
-    def _manager(self):
+    def _manager(self, url: str):
         # urllib3 is imported on first use: a remote bootstrap may never need it.
+        insecure = urlsplit(url).hostname in self.insecure_hosts
         with self._guard:
-            if self._pool is None:
+            if insecure not in self._pools:
                 import urllib3
 
-                self._pool = urllib3.PoolManager(
-                    num_pools=32, maxsize=16, retries=False,
+                if insecure:  # the user said so (--trusted-host): no warning on every request
+                    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+                self._pools[insecure] = urllib3.PoolManager(
+                    num_pools=32, maxsize=16, retries=False, **({"cert_reqs": "CERT_NONE"} if insecure else {}),
                     timeout=urllib3.Timeout(connect=self.connect_seconds, read=self.read_seconds))
-            return self._pool
+            return self._pools[insecure]
 
     def fetch(self, url: str, destination: Path, size: int | None = None, name: str | None = None) -> None:
         """Write the file at `url` to `destination`, whole, or raise DownloadFailed."""
@@ -96,7 +102,7 @@ class Downloader:
             target, headers = self.credentials.request(current)
             headers = {"User-Agent": "mfci", "Accept-Encoding": "identity", **headers}
             try:
-                response = self._manager().request("GET", target, headers=headers, redirect=False,
+                response = self._manager(target).request("GET", target, headers=headers, redirect=False,
                                                    preload_content=False)
             except urllib3.exceptions.HTTPError as error:
                 raise _Retry(_reason(error)) from None

@@ -7,14 +7,14 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..condarc import CondaConfig
 from ..errors import UsageError, WorkError
 from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
 from ..io.http import Downloader
-from ..secrets import scrub
 from ..spec import EnvSpec
-from .base import ResolutionFailed, Resolver
+from .base import Preferences, ResolutionFailed, Resolver
 
-__all__ = ["ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
+__all__ = ["Preferences", "ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class ResolverSettings:
     conda_resolver: str
     mixed_resolver: str
     indexes: IndexConfig
-    channels: tuple[str, ...]            # as configured (credentials included)
+    conda_config: CondaConfig            # .condarc: channel alias, default channels
     cache_dir: Path
     tool_timeout: float
     environment: dict = field(repr=False, default_factory=dict)  # for the tools, without index variables
@@ -33,7 +33,7 @@ class ResolverSettings:
         environment = {k: v for k, v in settings.environ.items() if k not in TOOL_INDEX_VARIABLES}
         return cls(settings["CONDA_PYPI_DEPENDENCY_RESOLVER"], settings["CONDA_DEPENDENCY_RESOLVER"],
                    settings["CONDA_MIXED_DEPENDENCY_RESOLVER"], settings.indexes,
-                   settings.conda_channels, settings.cache_dir, settings["CONDA_MFCI_TOOL_TIMEOUT"], environment)
+                   settings.conda_config, settings.cache_dir, settings["CONDA_MFCI_TOOL_TIMEOUT"], environment)
 
 
 class Resolvers:
@@ -53,7 +53,7 @@ class Resolvers:
             if choice == "pip":
                 from .pypi_pip import PipResolver
 
-                self._pypi = PipResolver(self.settings)
+                self._pypi = PipResolver(self.settings, self.downloader.credentials)
             else:
                 from .pypi_uv import UvResolver
 
@@ -65,11 +65,11 @@ class Resolvers:
             choice = self.settings.conda_resolver
             if choice == "none":
                 raise WorkError("conda resolution is disabled (METAFLOW_CONDA_DEPENDENCY_RESOLVER=none)")
-            channels = {scrub(c): c for c in self.settings.channels}
+            credentials = self.downloader.credentials
             if choice == "rattler":
                 from .conda import RattlerResolver
 
-                self._conda = RattlerResolver(channels, self.settings.cache_dir / "rattler")
+                self._conda = RattlerResolver(self.settings.conda_config, credentials, self.settings.cache_dir / "rattler")
             else:
                 binary = shutil.which(choice)
                 if binary is None:
@@ -77,7 +77,7 @@ class Resolvers:
                                      "(unset it to use the built-in rattler solver, which needs no binary)")
                 from .conda_binary import BinaryCondaResolver
 
-                self._conda = BinaryCondaResolver(binary, channels, self.settings)
+                self._conda = BinaryCondaResolver(binary, credentials, self.settings)
         return self._conda
 
     def for_spec(self, spec: EnvSpec) -> Resolver:

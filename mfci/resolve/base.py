@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
+
+from packaging.utils import canonicalize_name
 
 from ..errors import WorkError
 from ..record import PackageFile
-from ..spec import EnvSpec
+from ..spec import EnvSpec, PypiOptions
 
 
 class ResolutionFailed(WorkError):
     """The spec cannot be satisfied for the arch; the message says why."""
 
 
+@dataclass(frozen=True)
+class Preferences:
+    """A previous resolution to stay close to (`--upgrade-package`): its versions are
+    preferred, as pip-tools prefers existing pins, except for the packages to upgrade."""
+
+    packages: tuple[PackageFile, ...]
+    upgrade: tuple[str, ...]          # canonical names
+
+    def kept(self, kind: str) -> list[PackageFile]:
+        return [p for p in self.packages if p.kind == kind and canonicalize_name(p.name) not in self.upgrade]
+
+
 class Resolver(Protocol):
     name: str
 
-    def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]: ...
+    def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]: ...
+
+
+def check_hashes(files: list[PackageFile], options: PypiOptions) -> None:
+    """An environment file's `--hash` options: each named package must resolve to a file
+    with one of its hashes (pip's hash-checking mode, applied to what was resolved)."""
+    allowed = dict(options.hashes)
+    for package in files:
+        hashes = allowed.get(canonicalize_name(package.name))
+        if hashes and f"sha256:{package.sha256}" not in hashes:
+            raise ResolutionFailed(f"{package.filename}: sha256 {package.sha256[:16]}… is not one of the "
+                                   f"--hash values the file gives for {package.name}")

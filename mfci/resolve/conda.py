@@ -10,7 +10,7 @@ from ..record import PackageFile
 from ..secrets import scrub
 from ..spec import EnvSpec, python_match_spec
 from ..urls import package_key
-from .base import ResolutionFailed
+from .base import Preferences, ResolutionFailed
 
 
 def virtual_packages(system: dict) -> list:
@@ -44,24 +44,38 @@ def conda_package(record) -> PackageFile:
 class RattlerResolver:
     name = "rattler"
 
-    def __init__(self, channels: dict[str, str], cache_dir: Path):
-        self.channels = channels          # scrubbed (as in specs) -> as configured
+    def __init__(self, conda_config, credentials, cache_dir: Path):
+        self.conda_config = conda_config  # .condarc: where a channel name lives
+        self.credentials = credentials    # auth.Credentials: the same as downloads use
         self.cache_dir = cache_dir
 
-    def _source(self, channel: str) -> str:
-        configured = self.channels.get(channel, channel)
-        return str(Path(configured).absolute()) if configured.startswith("/") else configured
+    def sources(self, channels: tuple[str, ...]) -> list[str]:
+        """Where the spec's channels (scrubbed, as ids hold them) are fetched from: as
+        configured, under the channel alias, with their credentials."""
+        urls = [url for channel in channels for url in self.conda_config.urls(self.credentials.configured(channel))]
+        return [str(Path(url).absolute()) if url.startswith("/") else self.credentials.for_tool(url) for url in urls]
 
-    def solve(self, spec: EnvSpec, arch: str):
+    def solve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None):
         import rattler
         from rattler.exceptions import SolverError
 
+        sources = self.sources(spec.channels)
+        platforms = [arch, "noarch"]
+
         async def solve():
+            gateway = rattler.Gateway(cache_dir=str(self.cache_dir))
+            locked = []
+            kept = {p.filename: p for p in prefer.kept("conda")} if prefer else {}
+            if kept:  # the previous resolution's records: rattler prefers them
+                names = sorted({p.name for p in kept.values()})
+                found = await gateway.query(sources, platforms, names, recursive=False)
+                locked = [r for records in found for r in records if r.file_name in kept]
             return await rattler.solve(
-                sources=[self._source(c) for c in spec.channels],
+                sources=sources,
                 specs=[python_match_spec(spec.python), *spec.conda],
-                gateway=rattler.Gateway(cache_dir=str(self.cache_dir)),
-                platforms=[arch, "noarch"],
+                gateway=gateway,
+                platforms=platforms,
+                locked_packages=locked,
                 virtual_packages=virtual_packages(spec.system),
             )
 
@@ -72,5 +86,5 @@ class RattlerResolver:
         except Exception as error:  # channel unreachable, bad repodata: rattler's own types
             raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
 
-    def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        return [conda_package(record) for record in self.solve(spec, arch)]
+    def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
+        return [conda_package(record) for record in self.solve(spec, arch, prefer)]

@@ -13,19 +13,22 @@ from ..record import PackageFile
 from ..secrets import scrub
 from ..spec import EnvSpec, python_match_spec
 from ..urls import filename, package_key
-from .base import ResolutionFailed
+from .base import Preferences, ResolutionFailed
 
 OVERRIDES = {"__glibc": "CONDA_OVERRIDE_GLIBC", "__cuda": "CONDA_OVERRIDE_CUDA", "__osx": "CONDA_OVERRIDE_OSX"}
 
 
 class BinaryCondaResolver:
-    def __init__(self, binary: str, channels: dict[str, str], settings):
+    def __init__(self, binary: str, credentials, settings):
         self.binary = binary
         self.name = Path(binary).name
-        self.channels = channels  # scrubbed (as in specs) -> as configured
+        self.credentials = credentials  # auth.Credentials: channels as configured
         self.settings = settings  # ResolverSettings
 
-    def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
+    def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
+        if prefer:
+            raise ResolutionFailed(f"--upgrade-package needs the built-in solver (CONDA_DEPENDENCY_RESOLVER=rattler); "
+                                   f"{self.name} cannot prefer a previous resolution")
         wanted = spec.system
         with tempfile.TemporaryDirectory(prefix="mfci-conda-") as scratch:
             environment = dict(self.settings.environment, CONDA_SUBDIR=arch, CONDA_PKGS_DIRS=f"{scratch}/pkgs",
@@ -36,7 +39,7 @@ class BinaryCondaResolver:
             command = [self.binary, "create", "--yes", "--dry-run", "--json", "--prefix", f"{scratch}/prefix",
                        "--override-channels"]
             for channel in spec.channels:
-                command += ["-c", self.channels.get(channel, channel)]
+                command += ["-c", self.credentials.configured(channel)]
             done = run(command + [python_match_spec(spec.python), *spec.conda], timeout=self.settings.tool_timeout,
                        what=f"solving with {self.name} for {arch}", env=environment)
         try:

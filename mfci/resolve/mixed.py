@@ -12,6 +12,7 @@ from packaging.version import InvalidVersion, Version
 
 from ..record import PackageFile
 from ..spec import EnvSpec
+from .base import Preferences
 from .conda import RattlerResolver
 from .pypi_uv import UvResolver
 
@@ -23,13 +24,12 @@ class MixedResolver:
         self.conda = conda
         self.pypi = pypi
 
-    def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        conda_files = self.conda.resolve(spec, arch)
+    def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
+        conda_files = self.conda.resolve(spec, arch, prefer)
         python = next((f.version for f in conda_files if f.name == "python"), spec.python)
         provided = {canonicalize_name(f.name): f.version for f in conda_files if f.name != "python"}
         constraints = [f"{name}=={version}" for name, version in sorted(provided.items()) if _is_pep440(version)]
-        wheels = self.pypi.compile(list(spec.pypi), python, arch, spec.system, constraints,
-                                   extra_indexes=spec.extra_indexes, options=spec.options)
+        wheels = self.pypi.compile(list(spec.pypi), python, arch, spec.system, constraints, spec.pypi_options, prefer)
         return conda_files + [w for w in wheels if canonicalize_name(w.name) not in provided]
 
 

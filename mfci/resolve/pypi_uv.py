@@ -8,11 +8,13 @@ own, so that resolution and downloads use the same indexes."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import tomllib
@@ -22,9 +24,9 @@ from ..io.http import Downloader
 from ..io.process import Completed, run, uv_binary
 from ..record import PackageFile
 from ..secrets import scrub
-from ..spec import EnvSpec
+from ..spec import EnvSpec, PypiOptions
 from ..urls import filename, package_key
-from .base import ResolutionFailed
+from .base import Preferences, ResolutionFailed, check_hashes
 from .targets import PyPITarget, best_wheel, current_arch_tags, pypi_target
 
 NO_WHEELS = re.compile(r"Wheels are required for `([^`]+)`")
@@ -55,16 +57,20 @@ class UvResolver:
         self.builds: dict[str, list[PackageFile]] = {}   # sdist sha256 -> wheels built from it
         self._builds_lock = threading.Lock()
 
-    def _environment(self, target: PyPITarget, extra_indexes=()) -> dict:
-        indexes = self.settings.indexes.with_extra(extra_indexes)
-        environment = {**self.settings.environment, **indexes.uv_environment(),
-                       "UV_NO_PROGRESS": "1", "UV_PYTHON_DOWNLOADS": "never"}
+    def _tool_environment(self, options: PypiOptions) -> dict:
+        """uv's environment: the run's indexes under the file's own options, credentials in."""
+        credentials = self.downloader.credentials
+        indexes = self.settings.indexes.with_file(options.with_urls(credentials.configured))
+        return {**self.settings.environment, **indexes.uv_environment(credentials.for_tool), "UV_NO_PROGRESS": "1"}
+
+    def _environment(self, target: PyPITarget, options: PypiOptions) -> dict:
+        environment = {**self._tool_environment(options), "UV_PYTHON_DOWNLOADS": "never"}
         if target.macos_target:
             environment["MACOSX_DEPLOYMENT_TARGET"] = target.macos_target
         return environment
 
     def command(self, target: PyPITarget, requirements: Path, output: Path,
-                constraints: Path | None, sdist_only: list[str], options=()) -> list[str]:
+                constraints: Path | None, sdist_only: list[str], upgrade: tuple[str, ...] = ()) -> list[str]:
         command = [
             uv_binary(), "pip", "compile", str(requirements), "--no-config",
             "--python-platform", target.uv_platform,
@@ -77,32 +83,37 @@ class UvResolver:
             command += ["--no-binary", name]
         if constraints:
             command += ["--constraint", str(constraints)]
-        if "pre" in options:
-            command += ["--prerelease", "allow"]
+        for name in upgrade:
+            command += ["--upgrade-package", name]
         return command
 
-    def resolve(self, spec: EnvSpec, arch: str) -> list[PackageFile]:
-        return self.compile(list(spec.pypi), spec.python, arch, spec.system,
-                            extra_indexes=spec.extra_indexes, options=spec.options)
+    def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
+        return self.compile(list(spec.pypi), spec.python, arch, spec.system, options=spec.pypi_options,
+                            prefer=prefer)
 
     def compile(self, requirements: list[str], python: str, arch: str, system: dict,
-                constraints: list[str] = (), extra_indexes=(), options=()) -> list[PackageFile]:
+                constraints: list[str] = (), options: PypiOptions = PypiOptions(),
+                prefer: Preferences | None = None) -> list[PackageFile]:
         """Exact wheels for the requirements on the arch (given its virtual packages),
-        optionally under constraints, with a step's extra indexes and resolver options."""
+        optionally under constraints, an environment file's own options, and close to a
+        previous resolution."""
         target = pypi_target(arch, python, system)
         with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
-            requirements_file = Path(scratch, "requirements.in")
-            requirements_file.write_text("\n".join(requirements) + "\n")
+            requirements_file = self._input(Path(scratch), requirements, options)
+            constraints = [*constraints, *options.constraints]
             constraints_file = Path(scratch, "constraints.txt") if constraints else None
             if constraints_file:
                 constraints_file.write_text("\n".join(constraints) + "\n")
             output = Path(scratch, "pylock.toml")
+            upgrade: tuple[str, ...] = ()
+            if prefer:  # uv prefers the versions an existing output file pins, as pip-tools does
+                output.write_text(_preferences(prefer.kept("pypi")))
+                upgrade = prefer.upgrade
             sdist_only: list[str] = []
             for _ in range(BUILD_ATTEMPTS):
-                done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only,
-                                               options),
+                done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only, upgrade),
                                   timeout=self.settings.tool_timeout, what=f"resolving for {arch}",
-                                  env=self._environment(target, extra_indexes), cwd=scratch)
+                                  env=self._environment(target, options), cwd=scratch)
                 missing = NO_WHEELS.findall(done.stderr)
                 if done.ok or not missing or set(missing) <= set(sdist_only):
                     break
@@ -110,36 +121,67 @@ class UvResolver:
             if not done.ok:
                 raise ResolutionFailed(done.error_text())
             lock = tomllib.loads(output.read_text())
-        return [self._package(entry, target) for entry in lock.get("packages", [])]
+        files = [self._package(entry, target, options) for entry in lock.get("packages", [])]
+        check_hashes(files, options)
+        return files
 
-    def _package(self, entry: dict, target: PyPITarget) -> PackageFile:
+    def _input(self, scratch: Path, requirements: list[str], options: PypiOptions) -> Path:
+        """What uv compiles: the requirements, or — when a pyproject pinned packages to
+        named indexes ([tool.uv.sources]) — a pyproject that says so, which uv honours. The
+        file is private to this resolution (it may hold an index's credentials)."""
+        if not options.sources:
+            path = scratch / "requirements.in"
+            path.write_text("\n".join(requirements) + "\n")
+            return path
+        credentials = self.downloader.credentials
+        lines = ["[project]", 'name = "mfci-environment"', 'version = "0"',
+                 f"dependencies = {json.dumps(requirements)}", "", "[tool.uv.sources]"]
+        lines += [f"{json.dumps(name)} = {{ index = {json.dumps(index)} }}" for name, index in options.sources]
+        for name, url in options.named_indexes:
+            lines += ["", "[[tool.uv.index]]", f"name = {json.dumps(name)}",
+                      f"url = {json.dumps(credentials.for_tool(url))}", "explicit = true"]
+        path = scratch / "pyproject.toml"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def _package(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
         wheels = {filename(wheel["url"]): wheel for wheel in entry.get("wheels", [])}
+        archive = entry.get("archive")   # a direct URL (`name @ https://…`): a wheel, or a source archive
+        if archive and archive.get("url", "").endswith(".whl"):
+            wheels = {filename(archive["url"]): archive}
+        elif archive and archive.get("url", "").startswith(("http://", "https://")):
+            entry = {**entry, "sdist": archive}
         if not wheels and entry.get("sdist"):
-            return self._built(entry, target)
+            return self._built(entry, target, options)
+        if not wheels and (entry.get("vcs") or entry.get("directory") or archive):
+            kind = "a git" if entry.get("vcs") else "a local folder" if entry.get("directory") else "a local file"
+            raise ResolutionFailed(f"{entry['name']} comes from {kind} requirement: an environment is made of "
+                                   "index files; build it into a wheel and serve it from an index or --find-links")
         chosen = best_wheel(target, list(wheels))
         if chosen is None:
             raise ResolutionFailed(
                 f"{entry['name']} {entry.get('version', '')}: no wheel for {target.arch} python {target.python}"
             )
         wheel = wheels[chosen]
-        return PackageFile(
-            name=entry["name"],
-            version=str(entry.get("version", "")),
-            kind="pypi",
-            url=scrub(wheel["url"]),
-            filename=chosen,
-            sha256=wheel["hashes"]["sha256"],
-            size=wheel.get("size"),
-            key=package_key("pypi", wheel["url"]),
-        )
+        package = partial(PackageFile, name=entry["name"], version=str(entry.get("version", "")), kind="pypi",
+                          url=scrub(wheel["url"]), filename=chosen, key=package_key("pypi", wheel["url"]))
+        if not wheel.get("hashes", {}).get("sha256"):
+            # A direct URL given without a hash: fetched once here to learn it, and kept in
+            # the local cache, so that storing it downloads nothing again.
+            with self.local.staging() as staged:
+                self.downloader.fetch(wheel["url"], staged, None, chosen)
+                hashed = package(sha256=sha256_of(staged), size=staged.stat().st_size)
+                self.local.adopt(staged, hashed)
+            return hashed
+        return package(sha256=wheel["hashes"]["sha256"], size=wheel.get("size"))
 
-    def _built(self, entry: dict, target: PyPITarget) -> PackageFile:
+    def _built(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
         """A source-only requirement built into a wheel on this machine, for the target's
         python, used only where the built wheel fits the target."""
         from ..arch import current_arch
 
         sdist = entry["sdist"]
-        digest = sdist["hashes"]["sha256"]
+        digest = sdist.get("hashes", {}).get("sha256")
         name = f"{entry['name']} {entry.get('version', '')}"
         with self._builds_lock:
             fitting = [w for w in self.builds.get(digest, []) if best_wheel(target, [w.filename], built_here=True)]
@@ -148,14 +190,15 @@ class UvResolver:
         with tempfile.TemporaryDirectory(prefix="mfci-build-") as scratch:
             archive = Path(scratch, filename(sdist["url"]))
             self.downloader.fetch(sdist["url"], archive, sdist.get("size"), archive.name)
-            if sha256_of(archive) != digest:
+            if digest is None:   # a direct URL given without a hash
+                digest = sha256_of(archive)
+            elif sha256_of(archive) != digest:
                 raise ResolutionFailed(f"{archive.name}: sha256 does not match the index")
             out = Path(scratch, "out")
             built = run([uv_binary(), "build", "--wheel", "--no-config", "--quiet", "--python", target.python,
                          "--out-dir", str(out), str(archive)],
                         timeout=self.settings.tool_timeout, what=f"building {name} from source",
-                        env={**self.settings.environment, **self.settings.indexes.uv_environment(),
-                             "UV_NO_PROGRESS": "1"}, cwd=scratch)
+                        env=self._tool_environment(options), cwd=scratch)
             wheel = next(out.glob("*.whl"), None) if out.is_dir() else None
             if not built.ok or wheel is None:
                 raise ResolutionFailed(f"{name} has only a source distribution and building it for python "
@@ -176,3 +219,11 @@ class UvResolver:
         with self._builds_lock:
             self.builds.setdefault(digest, []).append(package)
         return package
+
+
+def _preferences(packages: list[PackageFile]) -> str:
+    """A pylock.toml naming the versions to prefer (uv reads an existing output file so)."""
+    lines = ['lock-version = "1.0"', 'created-by = "mfci"']
+    for package in packages:
+        lines += ["", "[[packages]]", f"name = {json.dumps(package.name)}", f"version = {json.dumps(package.version)}"]
+    return "\n".join(lines) + "\n"

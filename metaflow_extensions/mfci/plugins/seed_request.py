@@ -65,13 +65,22 @@ def seed_request(flow, step, request: dict) -> dict:
         "indexes": list(dict.fromkeys([*(_attributes(pypi, "extra_indices") or []),
                                        *(_attributes(pypi, "sources") or []),
                                        *(_attributes(conda, "pip_sources") or [])])),
-        "options": list(_attributes(pypi, "extras") or []),
+        "options": _resolver_options(step.name, _attributes(pypi, "extras") or []),
         "system": _system(flow, decorators),
     }
     extended.update({key: value for key, value in extras.items() if value})
     if conda_only or pip_packages or any(extras.values()):
         extended["declared"] = True
     return extended
+
+
+def _resolver_options(step: str, extras) -> list[str]:
+    """@pypi(extras=[...]): the resolver options the seed passes on; mfci knows `pre`."""
+    options = [str(option).lstrip("-") for option in extras]
+    unknown = [option for option in options if option != "pre"]
+    if unknown:
+        raise ValueError(f"step '{step}': @pypi extras {unknown[0]!r} is not an option mfci knows (it takes: pre)")
+    return options
 
 
 def request_of(environment, step) -> dict:
