@@ -63,7 +63,8 @@ class Warmer:
     """One warm's parts, made once from the settings: the store, the package cache, the
     resolvers; then `warm` (flows) or `warm_one` (one spec, for `resolve`)."""
 
-    def __init__(self, settings: Settings, store: Store, progress: Progress, resolvers: Resolvers | None = None):
+    def __init__(self, settings: Settings, store: Store, progress: Progress, resolvers: Resolvers | None = None,
+                 known: KnownPythons | None = None):
         self.settings = settings
         self.store = store
         self.layout = settings.layout
@@ -72,7 +73,8 @@ class Warmer:
         local = LocalPackages(settings.cache_dir / "pkgs")
         downloader = Downloader(settings.credentials, allow_local_files=True)
         self.cache = PackageCache(store, self.layout, local, downloader, note=progress.note)
-        self.resolvers = resolvers or Resolvers(ResolverSettings.of(settings), local, downloader)
+        self.resolvers = resolvers or Resolvers(ResolverSettings.of(settings), local, downloader, known)
+        self.known = known
         self._lock = threading.Lock()
         self.manifest: str | None = None   # the key this warm's manifest (or shard part) went to
 
@@ -91,8 +93,8 @@ class Warmer:
         return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
                        size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
 
-    def warm(self, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
-        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, known)
+    def warm(self, options: PlanOptions) -> Plan:
+        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, self.known)
         for line in plan.notes:
             self.progress.note(line)
         work = dict(plan.specs)

@@ -57,7 +57,7 @@ def run(
     store = settings.open_store(root)
     store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(settings, store, reporter)
+    warmer = Warmer(settings, store, reporter, known=known)
     reporter.total(len(archs), "environments")
     envs, errors, refs = [], [], {}
     for target, spec in specs.items():

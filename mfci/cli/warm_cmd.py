@@ -39,9 +39,9 @@ def run(
     store = settings.open_store(root)
     store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(settings, store, reporter)
+    warmer = Warmer(settings, store, reporter, known=known)
     try:
-        plan = warmer.warm(options, known)
+        plan = warmer.warm(options)
     finally:
         reporter.close()
     where = f"into {store.url}" + ("" if options.shard.whole else f" (shard {options.shard})")
