@@ -1,7 +1,7 @@
 """Run by a remote task before its step: build the step's environment from the store.
 
 The worker has its image's python (any >= 3.9; it only runs this) and the flow's code
-package (Metaflow, mfci's pure Python part, filelock) — no mfci dependencies, no uv, no
+package (Metaflow, mfci's pure Python part) — no mfci dependencies, no uv, no
 internet. uv itself comes from the store's remote-installer folder, where `mfci warm` put
 the build for each arch; a PyPI environment's interpreter comes from the store with its
 packages, so the step runs on the python it pinned whatever the image's is.

@@ -5,8 +5,14 @@ that says whose it is and whether it is complete; a half-built one of ours is re
 a folder that is not ours is never touched. One OS file lock per environment folder —
 beside the folder, named by its resolved path, so every process that builds there takes
 the same lock — keeps concurrent creators from building it twice (released by the OS if
-its holder dies). No interpreter is downloaded: the record's python must be on this
-machine. This module is imported by the remote bootstrap: stdlib and filelock only.
+its holder dies).
+
+A PyPI environment is a venv on the record's own interpreter: a relocatable CPython build
+fetched from the store like any package (sha256-verified), unpacked once per build on a
+machine into the interpreters folder, under its own lock, and shared by every environment
+made on it. Nothing is downloaded from a public host and no python of the machine is used
+(records published before mfci stored interpreters still get the machine's python). This
+module is imported by the remote bootstrap: stdlib only, any python >= 3.9.
 """
 
 from __future__ import annotations
@@ -21,12 +27,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .arch import current_arch
 from .cache import PackageCache
 from .errors import UsageError, WorkError
 from .io.files import atomic_write_json, read_json_file
+from .io.locks import FileLock, LockTimeout
 from .io.process import run
 from .record import EnvRecord, PackageFile
 
@@ -98,7 +103,7 @@ def holding(folder: Path, timeout: float, what: str):
     try:
         with lock:
             yield
-    except Timeout:
+    except LockTimeout:
         raise WorkError(f"waited {timeout:.0f}s for the lock {lock.lock_file} (held by another process "
                         f"building the same {what}); raise METAFLOW_CONDA_LOCK_TIMEOUT to wait longer") from None
 
