@@ -54,8 +54,9 @@ class KnownPythons:
     def build(self, python: str, arch: str) -> PythonBuild:
         """The build an environment for python X.Y.Z (that one) or X.Y (the newest X.Y.Z)
         gets on an arch; LookupError naming both when uv's list has none."""
+        exact = python.count(".") == 2
         candidates = [b for b in self.builds if b.arch == arch
-                      and (b.version == python or b.version.startswith(python + ".") and python.count(".") == 1)]
+                      and (b.version == python if exact else b.version.startswith(python + "."))]
         if not candidates:
             raise LookupError(f"no CPython {python} build for {arch} in uv's download list "
                               "(UV_PYTHON_DOWNLOADS_JSON_URL, else the one built into uv)")
