@@ -127,7 +127,7 @@ def _unpack(archive: Path, target: Path) -> None:
 def install_interpreter(archive: Path, package: PackageFile, folder: Path, timeout: float) -> Path:
     """The interpreter of a verified CPython build archive, unpacked once per build on this
     machine (`folder/<sha256>`) and shared by every environment that uses it."""
-    home = folder / package.sha256
+    home = (folder / package.sha256).absolute()   # venvs made on it name it by this path
     python = home / INTERPRETER
     marker = home / MARKER
     if marker.is_file() and python.exists():

@@ -87,3 +87,18 @@ def test_unpacked_once_per_build_and_only_inside_its_folder(tmp_path):
             install_interpreter(bad, package, folder, timeout=5)
         assert not (folder / package.sha256).exists() and not (tmp_path / "escape").exists()
     assert [p.name for p in folder.iterdir() if not p.name.startswith(".")] == [python.parent.parent.parent.name]
+
+
+def test_without_a_configured_list_the_one_of_this_uv_is_read_once_and_kept(tmp_path):
+    """uv's built-in list (which `uv python list` prints without hashes) is read from the copy
+    uv publishes for its version; kept in the cache folder, it is never fetched again."""
+    from importlib.metadata import version
+
+    one = build("3.11.7")
+    kept = tmp_path / "cache" / "python-downloads" / f"uv-{version('uv')}.json"
+    kept.parent.mkdir(parents=True)
+    kept.write_text(json.dumps({one.key: {"url": one.url, "sha256": "F" * 64}}))
+    known = KnownPythons(frozenset({"3.11.7"}), (one,))
+    chosen = Interpreters(known, {}, Downloader(attempts=1), tmp_path / "cache")
+    assert chosen.interpreter("3.11", "linux-64").sha256 == "f" * 64
+    assert chosen.source() == "uv's built-in download list"
