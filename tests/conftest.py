@@ -46,14 +46,15 @@ def python_mirror(python_builds, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch, python_mirror):
+def isolated(tmp_path, monkeypatch, request):
     for name in list(os.environ):
         if name.startswith(TOOL_VARIABLES):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("UV_NO_CONFIG", "1")
-    for name, value in python_mirror.items():
-        monkeypatch.setenv(name, value)
+    if not request.module.__name__.startswith("test_unit_"):  # the unit layer runs no uv
+        for name, value in request.getfixturevalue("python_mirror").items():
+            monkeypatch.setenv(name, value)
     home = tmp_path / "metaflow-home"
     home.mkdir()
     monkeypatch.setenv("METAFLOW_HOME", str(home))

@@ -102,3 +102,14 @@ def test_without_a_configured_list_the_one_of_this_uv_is_read_once_and_kept(tmp_
     chosen = Interpreters(known, {}, Downloader(attempts=1), tmp_path / "cache")
     assert chosen.interpreter("3.11", "linux-64").sha256 == "f" * 64
     assert chosen.source() == "uv's built-in download list"
+
+
+def test_concurrent_installers_unpack_a_build_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path, package = archive(tmp_path, {"python/bin/python3": b"#!/bin/sh\n"})
+    folder = tmp_path / "pythons"
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        pythons = set(pool.map(lambda _: install_interpreter(path, package, folder, timeout=30), range(12)))
+    assert len(pythons) == 1
+    assert sorted(p.name for p in folder.iterdir()) == sorted([package.sha256, f".{package.sha256}.mfci-lock"])
