@@ -129,12 +129,6 @@ class EnvRecord:
     def env_id(self) -> str:
         return env_id_for(self.arch, self.python, self.packages)
 
-    @property
-    def interpreter(self) -> PackageFile | None:
-        """The CPython build a PyPI environment is made on; None for conda environments (the
-        channel's python) and for records published before mfci stored interpreters."""
-        return next((package for package in self.packages if package.kind == "python"), None)
-
     def to_json(self) -> dict:
         return {
             "format": RECORD_FORMAT,
