@@ -1,8 +1,10 @@
 """Run by a remote task before its step: build the step's environment from the store.
 
-The worker has its image's python and the flow's code package (Metaflow, mfci's pure
-Python part, filelock) — no mfci dependencies, no uv, no internet. uv itself comes
-from the store's remote-installer folder, where `mfci warm` put the build for each arch.
+The worker has its image's python (any >= 3.9; it only runs this) and the flow's code
+package (Metaflow, mfci's pure Python part) — no mfci dependencies, no uv, no
+internet. uv itself comes from the store's remote-installer folder, where `mfci warm` put
+the build for each arch; a PyPI environment's interpreter comes from the store with its
+packages, so the step runs on the python it pinned whatever the image's is.
 
     python -m mfci.bootstrap --root URL (--record KEY | --named NAME) --envs DIR --installers DIR
                              --packages DIR --prefix DIR
@@ -97,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         uv = install_uv(fetch_tool(cache, "uv", record.arch))
         if any(package.kind == "conda" for package in record.packages):
             install_rattler(fetch_tool(cache, "py-rattler", record.arch))
-        installer = Installer(cache, uv, WORK / "conda-pkgs", settings["CONDA_LOCK_TIMEOUT"],
+        installer = Installer(cache, uv, WORK / "conda-pkgs", WORK / "pythons", settings["CONDA_LOCK_TIMEOUT"],
                               settings["CONDA_MFCI_TOOL_TIMEOUT"])
         python = installer.create(record, Path(arguments.prefix).absolute()).python
     except (MfciError, OSError, ValueError, KeyError, zipfile.BadZipFile, StopIteration) as error:

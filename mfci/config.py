@@ -248,7 +248,9 @@ OPTIONS: tuple[Option, ...] = (
            "Folder under the store root holding the installers remote workers fetch "
            "(uv, and py-rattler for conda, for each Linux target arch).", HONOURED, "unset (download micromamba)"),
     Option("CONDA_REMOTE_INSTALLER", None, _optional_text,
-           "Name of a micromamba binary; mfci installs with uv and py-rattler instead.", UNUSED),
+           "The seed's micromamba binary for remote workers. Not used: a worker installs with uv (and "
+           "py-rattler for conda) from the remote-installer folder, and each environment's interpreter "
+           "from the store with its packages.", UNUSED),
     Option("CONDA_PREFERRED_FORMAT", "none", _choice(".conda", ".tar.bz2", "none"),
            "Conda archive format to install: when set, the store also keeps that format, "
            "converted (conda-package-streaming) when the channel has only the other. The "
@@ -265,10 +267,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("CONDA_LOCK_TIMEOUT", 3600, _positive_int,
            "Seconds to wait for another process building the same environment."),
     Option("CONDA_LOCAL_DIST_DIRNAME", None, _optional_text,
-           "Folder of conda distribution tarballs; mfci needs no conda distribution.", UNUSED),
-    Option("CONDA_LOCAL_DIST", None, _optional_text, "Conda distribution tarball name.", UNUSED),
-    Option("CONDA_LOCAL_PATH", None, _optional_text, "Where a conda distribution is installed.",
-           UNUSED),
+           "The seed's store folder of conda distribution tarballs. Not used: interpreters are stored "
+           "as packages (`<CONDA_PACKAGES_DIRNAME>/python/<sha256>/<archive>`).", UNUSED),
+    Option("CONDA_LOCAL_DIST", None, _optional_text,
+           "The seed's conda distribution tarball, the python it bootstraps from. Not used: a PyPI "
+           "environment's interpreter is a CPython build listed in its record; a conda environment's "
+           "python comes from its channel.", UNUSED),
+    Option("CONDA_LOCAL_PATH", None, _optional_text,
+           "Where the seed unpacks that distribution. Not used: each interpreter build is unpacked "
+           "once per machine under `<CONDA_MFCI_CACHE_DIR>/pythons/<sha256>` (a remote task: "
+           "`.mfci-bootstrap/pythons/`).", UNUSED),
     Option("CONDA_SYS_DEFAULT_PACKAGES", {}, _sys_packages,
            "Virtual packages per arch, merged over the defaults "
            f"(`{json.dumps(DEFAULT_SYS_PACKAGES, separators=(',', ':'))}`): `__glibc` for linux "
@@ -312,7 +320,7 @@ OPTIONS: tuple[Option, ...] = (
            "arguments); `netflixext`: the seed, unchanged (mfci's `mfci` commands still work). The "
            "launch says which one serves. Without netflixext, mfci serves.", group=MFCI),
     Option("CONDA_MFCI_CACHE_DIR", None, _optional_text,
-           "Local cache of verified package files and created environments. "
+           "Local cache of verified package files, unpacked interpreters and created environments. "
            "Unset: the user cache folder (`~/.cache/mfci` on Linux).", group=MFCI),
     Option("CONDA_MFCI_DISCOVERY_TIMEOUT", 180, _positive_int,
            "Seconds one flow file may take to report its steps.", group=MFCI),

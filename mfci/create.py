@@ -5,29 +5,40 @@ that says whose it is and whether it is complete; a half-built one of ours is re
 a folder that is not ours is never touched. One OS file lock per environment folder —
 beside the folder, named by its resolved path, so every process that builds there takes
 the same lock — keeps concurrent creators from building it twice (released by the OS if
-its holder dies). No interpreter is downloaded: the record's python must be on this
-machine. This module is imported by the remote bootstrap: stdlib and filelock only.
+its holder dies).
+
+A PyPI environment is a venv on the record's own interpreter: a relocatable CPython build
+fetched from the store like any package (sha256-verified), unpacked once per build on a
+machine into the interpreters folder, under its own lock, and shared by every environment
+made on it. Nothing is downloaded from a public host and no python of the machine is used
+(records published before mfci stored interpreters still get the machine's python). This
+module is imported by the remote bootstrap: stdlib only, any python >= 3.9.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import sys
+import tarfile
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from filelock import FileLock, Timeout
-
 from .arch import current_arch
 from .cache import PackageCache
 from .errors import UsageError, WorkError
 from .io.files import atomic_write_json, read_json_file
+from .io.locks import FileLock, LockTimeout
 from .io.process import run
-from .record import EnvRecord
+from .record import EnvRecord, PackageFile
 
 MARKER = ".mfci-env.json"
+# What a python-build-standalone `install_only` archive unpacks to.
+INTERPRETER = Path("python") / "bin" / "python3"
 
 
 def python_path(prefix: Path) -> Path:
@@ -66,8 +77,9 @@ def _prepare(prefix: Path, record: EnvRecord) -> bool:
     return False
 
 
-def _interpreter(record: EnvRecord) -> str:
-    """This python when it is the record's version, else a request uv resolves locally."""
+def _machine_python(record: EnvRecord) -> str:
+    """For a record without its own interpreter (published by an older mfci): this python
+    when it is the record's version, else a request uv resolves among the machine's."""
     running = "%d.%d.%d" % sys.version_info[:3]
     wanted = record.python.split(".")
     if running.split(".")[: len(wanted)] == wanted:
@@ -80,6 +92,65 @@ def lock_for(prefix: Path, timeout: float) -> FileLock:
     resolved = prefix.resolve()
     resolved.parent.mkdir(parents=True, exist_ok=True)
     return FileLock(resolved.parent / f".{resolved.name}.mfci-lock", timeout=timeout)
+
+
+@contextlib.contextmanager
+def holding(folder: Path, timeout: float, what: str):
+    """The lock of a folder being built, held for the block; one error line when it cannot be had."""
+    try:
+        lock = lock_for(folder, timeout)
+    except OSError as error:
+        raise WorkError(f"cannot create {folder}: {error.strerror or error}") from None
+    try:
+        with lock:
+            yield
+    except LockTimeout:
+        raise WorkError(f"waited {timeout:.0f}s for the lock {lock.lock_file} (held by another process "
+                        f"building the same {what}); raise METAFLOW_CONDA_LOCK_TIMEOUT to wait longer") from None
+
+
+def _unpack(archive: Path, target: Path) -> None:
+    """A tar archive from the store, unpacked without letting any member out of `target`."""
+    with tarfile.open(archive) as tar:
+        members = tar.getmembers()
+        for member in members:
+            name = os.path.normpath(member.name)
+            link = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname)) if member.issym() else (
+                os.path.normpath(member.linkname) if member.islnk() else "")
+            outside = [path for path in (name, link) if os.path.isabs(path) or path.split(os.sep)[0] == ".."]
+            if outside or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                raise WorkError(f"{archive.name}: refusing member {member.name!r} (leaves the folder or is "
+                                "not a file, folder or link)")
+        # Python's own safe filter where it has one (3.12, and the security releases before).
+        tar.extractall(target, members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+
+
+def install_interpreter(archive: Path, package: PackageFile, folder: Path, timeout: float) -> Path:
+    """The interpreter of a verified CPython build archive, unpacked once per build on this
+    machine (`folder/<sha256>`) and shared by every environment that uses it."""
+    home = (folder / package.sha256).absolute()   # venvs made on it name it by this path
+    python = home / INTERPRETER
+    marker = home / MARKER
+    if marker.is_file() and python.exists():
+        return python
+    with holding(home, timeout, f"python {package.version}"):
+        if marker.is_file() and python.exists():
+            return python
+        shutil.rmtree(home, ignore_errors=True)   # half unpacked by a process that died
+        staged = Path(tempfile.mkdtemp(dir=folder, prefix=f".{package.sha256[:12]}-"))
+        try:
+            try:
+                _unpack(archive, staged)
+            except (tarfile.TarError, OSError, EOFError) as error:
+                raise WorkError(f"cannot unpack python {package.version} ({package.filename}): {error}") from None
+            if not (staged / INTERPRETER).exists():
+                raise WorkError(f"{package.filename} is not a CPython install_only build: it has no {INTERPRETER}")
+            atomic_write_json(staged / MARKER, {"sha256": package.sha256, "filename": package.filename,
+                                                "version": package.version, "state": "complete"})
+            os.replace(staged, home)
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+    return python
 
 
 @dataclass(frozen=True)
@@ -95,6 +166,7 @@ class Installer:
     cache: PackageCache
     uv: str
     extracted: Path           # py-rattler's cache of extracted conda packages
+    interpreters: Path        # unpacked CPython builds, one folder per build
     lock_timeout: float
     tool_timeout: float
     jobs: int = 8
@@ -106,21 +178,12 @@ class Installer:
 
     def create(self, record: EnvRecord, prefix: Path) -> Environment:
         """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
-        try:
-            lock = lock_for(prefix, self.lock_timeout)
-        except OSError as error:
-            raise WorkError(f"cannot create {prefix}: {error.strerror or error}") from None
-        try:
-            with lock:
-                if _prepare(prefix, record):
-                    self._step(f"environment {record.env_id[:12]} already complete at {prefix}")
-                    return Environment(python_path(prefix), built=False)
-                self._build(record, prefix)
-                return Environment(python_path(prefix), built=True)
-        except Timeout:
-            raise WorkError(f"waited {self.lock_timeout:.0f}s for the lock {lock.lock_file} (held by another "
-                            "process building the same environment); raise METAFLOW_CONDA_LOCK_TIMEOUT to "
-                            "wait longer") from None
+        with holding(prefix, self.lock_timeout, "environment"):
+            if _prepare(prefix, record):
+                self._step(f"environment {record.env_id[:12]} already complete at {prefix}")
+                return Environment(python_path(prefix), built=False)
+            self._build(record, prefix)
+            return Environment(python_path(prefix), built=True)
 
     def _build(self, record: EnvRecord, prefix: Path) -> None:
         if record.arch != current_arch():
@@ -133,19 +196,27 @@ class Installer:
             self._step(f"verified {package.filename} ({package.sha256[:12]}) at {path}")
         conda = [path for package, path in files if package.kind == "conda"]
         wheels = [path for package, path in files if package.kind == "pypi"]
+        interpreter = next(((package, path) for package, path in files if package.kind == "python"), None)
         prefix.mkdir(parents=True, exist_ok=True)
         _write_marker(prefix, record, "building")
         if conda:  # conda provides python itself
             self._step(f"installing {len(conda)} conda packages with py-rattler")
             install_conda(conda, prefix, record.arch, self.extracted)
+        elif interpreter:
+            package, archive = interpreter
+            self._step(f"unpacking python {package.version} (once per build) and creating the environment on it")
+            python = install_interpreter(archive, package, self.interpreters, self.lock_timeout)
+            run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
+                 "--python", str(python), str(prefix)], timeout=self.tool_timeout,
+                what=f"creating the environment on python {package.version}", check=True)
         else:
             self._step(f"creating the python {record.python} environment with uv venv")
             done = run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
-                        "--python", _interpreter(record), str(prefix)],
+                        "--python", _machine_python(record), str(prefix)],
                        timeout=self.tool_timeout, what=f"creating the python {record.python} environment")
             if not done.ok:
                 raise WorkError(f"no python {record.python} on this machine for environment {record.env_id[:12]} "
-                                f"(mfci never downloads an interpreter): {done.error_text()}")
+                                f"(published without its interpreter: warm it again): {done.error_text()}")
         if wheels:
             self._step(f"installing {len(wheels)} wheels with uv pip install --offline --no-deps")
             run([self.uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index", "--no-config",
@@ -193,5 +264,5 @@ def local_installer(settings, store, note=None, uv: str | None = None, trace=Non
         from .io.process import uv_binary
 
         uv = uv_binary()
-    return Installer(cache, uv, cache_root / "conda-pkgs", settings["CONDA_LOCK_TIMEOUT"],
+    return Installer(cache, uv, cache_root / "conda-pkgs", cache_root / "pythons", settings["CONDA_LOCK_TIMEOUT"],
                      settings["CONDA_MFCI_TOOL_TIMEOUT"], trace=trace)

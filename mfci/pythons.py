@@ -1,6 +1,9 @@
-"""Which CPython versions exist: the releases uv knows (its bundled download list, read
-offline), so that `--python 3.11.99` or a flow's `python="3"` is refused by name rather
-than resolved, published and looked up for ever in vain."""
+"""Which CPython versions exist, and which build of one an environment gets: the releases
+uv knows (its download list — built in, or `UV_PYTHON_DOWNLOADS_JSON_URL` — read through
+`uv python list`, offline for the built-in one), so that `--python 3.11.99` or a flow's
+`python="3"` is refused by name rather than resolved, published and looked up for ever in
+vain, and so that an X.Y request picks one exact X.Y.Z build per arch, with the URL uv
+itself would download it from (`UV_PYTHON_INSTALL_MIRROR` applied)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,25 @@ LIST_TIMEOUT = 60
 VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 
 
+# An arch in uv's terms (os, arch, libc): the builds an environment for it can run on.
+UV_PLATFORMS = {"linux-64": ("linux", "x86_64", "gnu"), "linux-aarch64": ("linux", "aarch64", "gnu"),
+                "osx-64": ("macos", "x86_64", "none"), "osx-arm64": ("macos", "aarch64", "none")}
+
+
+@dataclass(frozen=True)
+class PythonBuild:
+    """One relocatable CPython build in uv's download list."""
+
+    key: str        # uv's name for it: cpython-3.11.7-linux-x86_64-gnu
+    version: str    # X.Y.Z
+    arch: str       # conda's name of its platform
+    url: str        # where uv would download it from, its mirror settings applied
+
+
 @dataclass(frozen=True)
 class KnownPythons:
     versions: frozenset[str]   # X.Y.Z of every CPython release uv can install
+    builds: tuple[PythonBuild, ...] = ()   # the default (GIL) builds for mfci's archs
 
     def check(self, text: str) -> str:
         """The version as given when it names a release (X.Y: some X.Y.Z exists); else
@@ -32,14 +51,29 @@ class KnownPythons:
             raise ValueError(f"python {value} is not a CPython release")
         return value
 
+    def build(self, python: str, arch: str) -> PythonBuild:
+        """The build an environment for python X.Y.Z (that one) or X.Y (the newest X.Y.Z)
+        gets on an arch; LookupError naming both when uv's list has none."""
+        exact = python.count(".") == 2
+        candidates = [b for b in self.builds if b.arch == arch
+                      and (b.version == python if exact else b.version.startswith(python + "."))]
+        if not candidates:
+            raise LookupError(f"no CPython {python} build for {arch} in uv's download list "
+                              "(UV_PYTHON_DOWNLOADS_JSON_URL, else the one built into uv)")
+        return max(candidates, key=lambda b: tuple(int(part) for part in b.version.split(".")))
+
 
 def known_pythons(environment: dict | None = None) -> KnownPythons:
-    done = run([uv_binary(), "python", "list", "--all-versions", "--all-platforms", "--only-downloads",
-                "--output-format", "json"], timeout=LIST_TIMEOUT, what="listing CPython releases",
-               env=environment, check=True)
-    entries = json.loads(done.stdout or "[]")
-    return KnownPythons(frozenset(entry["version"] for entry in entries
-                                  if entry.get("implementation") == "cpython" and VERSION.fullmatch(entry["version"])))
+    done = run([uv_binary(), "python", "list", "--all-versions", "--all-platforms", "--all-arches",
+                "--only-downloads", "--output-format", "json"], timeout=LIST_TIMEOUT,
+               what="listing CPython releases", env=environment, check=True)
+    entries = [entry for entry in json.loads(done.stdout or "[]")
+               if entry.get("implementation") == "cpython" and VERSION.fullmatch(entry.get("version", ""))]
+    archs = {platform: arch for arch, platform in UV_PLATFORMS.items()}
+    builds = tuple(PythonBuild(entry["key"], entry["version"], archs[platform], entry["url"])
+                   for entry in entries if entry.get("variant") == "default" and entry.get("url")
+                   and (platform := (entry.get("os"), entry.get("arch"), entry.get("libc"))) in archs)
+    return KnownPythons(frozenset(entry["version"] for entry in entries), builds)
 
 
 # CPython minors mfci knows to be released, oldest first: the candidates a python range is

@@ -17,9 +17,10 @@ from dataclasses import asdict, dataclass, field, replace
 from .arch import ALL_ARCHS
 from .urls import safe_relative_path
 
-RECORD_FORMAT = 2          # 2: packages may carry a `converted` archive
-READABLE_FORMATS = (1, 2)
-KINDS = ("pypi", "conda")
+RECORD_FORMAT = 3          # 2: packages may carry a `converted` archive; 3: a "python" package (the interpreter)
+READABLE_FORMATS = (1, 2, 3)
+# "python": a relocatable CPython build, the interpreter of a PyPI environment (format 3 on).
+KINDS = ("pypi", "conda", "python")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 ENV_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -57,7 +58,7 @@ class Converted:
 class PackageFile:
     name: str
     version: str
-    kind: str          # "pypi" (wheel) or "conda"
+    kind: str          # "pypi" (wheel), "conda" or "python" (an interpreter build)
     url: str           # where it came from, secrets removed
     filename: str
     sha256: str

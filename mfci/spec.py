@@ -22,7 +22,7 @@ from .errors import WorkError
 from .pythons import choose_pythons
 from .secrets import scrub
 
-SPEC_FORMAT = 2   # 2: the system packages of the spec's own arch only
+SPEC_FORMAT = 3   # 2: the system packages of the spec's own arch only; 3: a PyPI spec resolves to its interpreter too
 VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@", ";")
 # Virtual packages a step (@sys_packages) or an environment file (the seed's `sys:` and
 # `--sys-pkg`) may ask for, and the archs each one means something on.

@@ -80,15 +80,18 @@ class Warmer:
     resolvers; then `warm` (flows) or `warm_one` (one spec, for `resolve`)."""
 
     def __init__(self, settings: Settings, store: Store, progress: Progress, resolvers: Resolvers | None = None,
-                 mode: WarmMode = WarmMode(), sources: tuple[str, ...] = (), insecure_hosts: tuple[str, ...] = ()):
+                 mode: WarmMode = WarmMode(), sources: tuple[str, ...] = (), insecure_hosts: tuple[str, ...] = (),
+                 known: KnownPythons | None = None):
         """`sources`, `insecure_hosts`: the indexes and channels an environment file names
-        itself (credentials included) and its --trusted-host entries."""
+        itself (credentials included) and its --trusted-host entries. `known`: the CPython
+        releases (and builds) uv lists, when the caller has them already."""
         self.settings = settings
         self.store = store
         self.layout = settings.layout
         self.progress = progress
         self.user = settings.user
         self.mode = mode
+        self.known = known
         self._given_resolvers = resolvers
         self._equip(sources, insecure_hosts)
         self._lock = threading.Lock()
@@ -101,7 +104,8 @@ class Warmer:
         downloader = Downloader(self.settings.credentials.with_sources(sources), allow_local_files=True,
                                 insecure_hosts=insecure_hosts)
         self.cache = PackageCache(self.store, self.layout, local, downloader, note=self.progress.note)
-        self.resolvers = self._given_resolvers or Resolvers(ResolverSettings.of(self.settings), local, downloader)
+        self.resolvers = self._given_resolvers or Resolvers(ResolverSettings.of(self.settings), local, downloader,
+                                                            self.known)
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
         """A published (spec, arch) is a hit (one small read); else resolve, store, publish.
@@ -131,8 +135,8 @@ class Warmer:
             return None
         return Preferences(record.packages, self.mode.upgrade)
 
-    def warm(self, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
-        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, known)
+    def warm(self, options: PlanOptions) -> Plan:
+        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, self.known)
         requirements = [row.requirement for row in plan.rows if row.spec]
         sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
         if sources:  # steps that name indexes or channels themselves (@pypi extra_indices, @conda channels)

@@ -26,13 +26,36 @@ TOOL_VARIABLES = ("PIP_", "UV_", "CONDA_OVERRIDE", "CONDA_CHANNELS", "CONDA_CHAN
                   "CONDA_ROOT", "NETRC", "METAFLOW_", "GITHUB_")
 
 
+@pytest.fixture(scope="session")
+def python_builds(tmp_path_factory) -> list:
+    """The CPython builds the suite's environments are made on (python_builds.py): real ones
+    of this python and of pyenv's 3.12 for linux-64, fakes for the other archs; made once."""
+    from python_builds import machine_builds
+
+    return machine_builds(tmp_path_factory.mktemp("python-builds"))
+
+
+@pytest.fixture(scope="session")
+def python_mirror(python_builds, tmp_path_factory) -> dict:
+    """An internal mirror of CPython builds for the whole session, the way a team points uv
+    (and so mfci) at one: the download list and the archives, served on 127.0.0.1."""
+    from python_builds import publish
+
+    folder = publish(python_builds, tmp_path_factory.mktemp("python-mirror"))
+    with serve(folder) as url:
+        yield {"UV_PYTHON_DOWNLOADS_JSON_URL": f"{url}/download-metadata.json", "UV_PYTHON_INSTALL_MIRROR": url}
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch, request):
     for name in list(os.environ):
         if name.startswith(TOOL_VARIABLES):
             monkeypatch.delenv(name)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("UV_NO_CONFIG", "1")
+    if not request.module.__name__.startswith("test_unit_"):  # the unit layer runs no uv
+        for name, value in request.getfixturevalue("python_mirror").items():
+            monkeypatch.setenv(name, value)
     home = tmp_path / "metaflow-home"
     home.mkdir()
     monkeypatch.setenv("METAFLOW_HOME", str(home))

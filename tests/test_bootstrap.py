@@ -8,7 +8,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import mfci, run_flow, two_step_flow
+from conftest import mfci, run_flow, serve, two_step_flow
+from python_builds import publish
 
 REMOTE_EXTENSION = Path(__file__).parent / "remote_ext"
 
@@ -31,11 +32,31 @@ def test_remote_bootstrap_from_s3(tmp_path, cloud):
     assert any(f"--root {cloud.root}" in line for line in remote["lines"])
 
 
+def test_remote_step_runs_on_its_pinned_python_whatever_the_image_has(tmp_path, python_builds):
+    """The worker's python is 3.9 (the oldest a worker may have); the step pinned another
+    python, whose build came from a mirror that is gone by the time the worker starts."""
+    build = next(b for b in python_builds if b.arch == "linux-64" and b.version != "%d.%d.%d" % sys.version_info[:3])
+    worker = sorted(Path(sys.base_prefix).parent.glob("3.9.*"))[-1] / "bin" / "python3"
+    remote = bootstrap_in_a_bare_worker(tmp_path, f'@pypi_base(python="{build.version}", packages={{"six": "1.16.0"}})',
+                                        "1.16.0", {}, image_python=worker,
+                                        mirror=[b for b in python_builds if b.arch == "linux-64"])
+    assert remote["python"] == build.version and remote["worker"].startswith("3.9.")
+
+
 def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, sdks: tuple = (),
-                               worker_env: dict | None = None) -> dict:
+                               worker_env: dict | None = None, image_python=sys.executable,
+                               mirror: list | None = None) -> dict:
+    """image_python: the worker image's python; mirror: CPython builds to warm from, served
+    only while warming."""
     env = {"PYTHONPATH": str(REMOTE_EXTENSION), **extra_env}
     flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow", base=base, start="@fake_remote")
-    done = mfci("warm", "project", "--arch", "linux-64", env=env)
+    if mirror:
+        with serve(publish(mirror, tmp_path / "mirror")) as url:
+            done = mfci("warm", "project", "--arch", "linux-64",
+                        env={**env, "UV_PYTHON_DOWNLOADS_JSON_URL": f"{url}/download-metadata.json",
+                             "UV_PYTHON_INSTALL_MIRROR": url})
+    else:
+        done = mfci("warm", "project", "--arch", "linux-64", env=env)
     assert done.returncode == 0, done.stderr
 
     package = tmp_path / "job.tar"
@@ -49,7 +70,7 @@ def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, s
     assert any("mfci.bootstrap" in line for line in remote["lines"])
 
     worker_python = tmp_path / "worker-venv"
-    subprocess.run([sys.executable, "-m", "venv", str(worker_python)], check=True)
+    subprocess.run([str(image_python), "-m", "venv", str(worker_python)], check=True)
     pins = [f"{sdk}=={version(sdk)}" for sdk in sdks]
     subprocess.run([worker_python / "bin" / "pip", "install", "--quiet", f"metaflow=={version('metaflow')}", *pins],
                    check=True, capture_output=True)
@@ -64,10 +85,13 @@ def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, s
     worker.mkdir()
     (worker / "job.tar").write_bytes(package.read_bytes())
     shell = "\n".join(["set -e", "flush_mflogs() { :; }", *remote["lines"],
-                       f"{remote['executable']} -c 'import six, sys; print(six.__version__, sys.prefix)'"])
+                       f"{remote['executable']} -c 'import six, sys; print(six.__version__, sys.prefix, "
+                       "*sys.version_info[:3], sep=chr(32))'",
+                       "python -c 'import sys; print(*sys.version_info[:3], sep=chr(46))'"])
     ran = subprocess.run(["bash", "-c", shell], cwd=worker, env=bare, capture_output=True, text=True)
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    six_version, prefix = ran.stdout.split()[-2:]
+    six_version, prefix, major, minor, patch, remote["worker"] = ran.stdout.split()[-6:]
+    remote["python"] = f"{major}.{minor}.{patch}"
     assert six_version == six and Path(prefix).is_relative_to(worker)
     assert "mfci bootstrap: environment" in ran.stderr
     assert (worker / ".mfci-bootstrap" / "bin" / "uv").is_file()  # uv came from the store

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+import sys
 
 import pytest
 from conftest import mfci, mfci_json, run_flow, serve, two_step_flow
@@ -201,3 +202,19 @@ def test_a_configured_conda_binary_keeps_the_seed_meaning(tmp_path, store_root, 
                    env={"METAFLOW_CONDA_DEPENDENCY_RESOLVER": "mamba", "PATH": "/usr/bin:/bin"})
     assert missing.returncode == 2 and "no mamba on PATH" in missing.stderr
     assert shutil.which("mamba") is None
+
+
+def test_conda_step_pinning_only_python_gets_the_channels_python(tmp_path, store_root, channel_env):
+    """As in Metaflow: @conda_base(python=...) alone is a conda environment (the channel's
+    python and Metaflow's pins from the channel), not a PyPI one on a CPython build."""
+    python = "%d.%d" % sys.version_info[:2]
+    flow = two_step_flow(tmp_path / "flows", "python_only_flow", "PythonOnlyFlow",
+                         base=f'@conda_base(python="{python}")', start=f'@conda(python="{python}")')
+    done, out = mfci_json("warm", "flows", "--arch", "linux-64")
+    assert done.returncode == 0, done.stderr
+    for entry in out["envs"]:
+        record = record_of(store_root, entry)
+        assert {p["kind"] for p in record["packages"]} == {"conda"}
+        assert any(p["name"] == "python" and p["version"].startswith(python) for p in record["packages"])
+    run = run_flow(flow, "--environment=conda", "run", env=STRICT)
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -114,7 +114,7 @@ def test_an_index_an_environment_file_names_authenticates_resolution_and_downloa
     assert any(path.startswith("/files/six") for path, auth in seen if auth)         # the download, authenticated
     record = json.loads((store_root / "envs" / out["envs"][0]["spec_id"] / "linux-64" /
                          f"{out['envs'][0]['env_id']}.json").read_text())
-    assert [p["url"] for p in record["packages"]] == [f"{url}/files/six-1.16.0-py2.py3-none-any.whl"]
+    assert [p["url"] for p in record["packages"] if p["kind"] == "pypi"] == [f"{url}/files/six-1.16.0-py2.py3-none-any.whl"]
     assert record["spec"]["pypi_options"]                       # the file's index is part of its spec...
     assert PASSWORD not in done.stdout + done.stderr            # ...but never its secret
     assert all(PASSWORD not in p.read_text() for p in store_root.rglob("*.json"))

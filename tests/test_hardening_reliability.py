@@ -250,20 +250,6 @@ def test_wrong_shapes_are_one_line_everywhere_bootstrap_included(tmp_path, warme
     assert line.startswith("mfci bootstrap:") and key in line and "not a valid environment record" in line
 
 
-def test_create_never_downloads_an_interpreter(tmp_path):
-    """A step pinned to a python this machine lacks: one line naming it, nothing fetched."""
-    two_step_flow(tmp_path / "flows", "pinned_flow", "PinnedFlow",
-                  base='@pypi_base(python="3.12.4", packages={"six": "1.16.0"})')
-    assert mfci("warm", "flows", "--arch", "linux-64").returncode == 0
-    asked = []
-    with serve(tmp_path, seen=asked) as mirror:
-        done = mfci("create", "flows/pinned_flow.py", "--step", "start", "--prefix", str(tmp_path / "env"),
-                    env={"UV_PYTHON_INSTALL_MIRROR": mirror, "UV_PYTHON_DOWNLOADS": "automatic"})
-    assert done.returncode == 1 and asked == []
-    [line] = done.stderr.strip().splitlines()
-    assert "no python 3.12.4 on this machine" in line
-
-
 def test_a_source_build_is_made_for_each_target_python(tmp_path):
     from mfci.io.process import uv_binary
 

@@ -150,9 +150,8 @@ def test_store_folders_follow_configuration(tmp_path, store_root):
 
 
 def test_lock_timeout_names_the_lock_and_dead_holders_never_block(tmp_path, warmed):
-    from filelock import FileLock
-
     from mfci.create import lock_for
+    from mfci.io.locks import FileLock
 
     prefix = tmp_path / "env"
     lock = lock_for(prefix, timeout=0)
@@ -161,7 +160,7 @@ def test_lock_timeout_names_the_lock_and_dead_holders_never_block(tmp_path, warm
                        env={"METAFLOW_CONDA_LOCK_TIMEOUT": "1"})
     assert blocked.returncode == 1 and lock.lock_file in blocked.stderr and "LOCK_TIMEOUT" in blocked.stderr
 
-    holder = subprocess.Popen([sys.executable, "-c", f"from filelock import FileLock; FileLock({lock.lock_file!r}).acquire(); "
+    holder = subprocess.Popen([sys.executable, "-c", f"from mfci.io.locks import FileLock; FileLock({lock.lock_file!r}).acquire(); "
                                "import time; time.sleep(60)"])
     time.sleep(1)
     holder.kill()

@@ -44,10 +44,10 @@ class Corpus:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory, conda_channel):
+def corpus(tmp_path_factory, conda_channel, python_mirror):
     root = tmp_path_factory.mktemp("seed-corpus")
     env = {k: v for k, v in os.environ.items() if not k.startswith(TOOL_VARIABLES)}
-    env.update({"PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "METAFLOW_USER": "tester",
+    env.update({**python_mirror, "PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1", "METAFLOW_USER": "tester",
                 "METAFLOW_HOME": str(root / "home"), "METAFLOW_DATASTORE_SYSROOT_LOCAL": str(root / "datastore"),
                 "METAFLOW_CONDA_LOCALROOT": str(root / "store"), "METAFLOW_CONDA_MFCI_CACHE_DIR": str(root / "cache"),
                 "METAFLOW_CONDA_CHANNELS": conda_channel.as_uri(), "CORPUS_V2": str(root / "v2.txt")})

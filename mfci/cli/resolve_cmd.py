@@ -70,7 +70,7 @@ def run(
         store.ensure_writable()
     reporter = Reporter()
     warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run),
-                    sources=requirement.source_urls, insecure_hosts=requirement.pypi_options.trusted_hosts)
+                    sources=requirement.source_urls, insecure_hosts=requirement.pypi_options.trusted_hosts, known=known)
     reporter.total(len(archs), "environments")
     envs, errors, refs = [], [], {}
     for target, spec in specs.items():

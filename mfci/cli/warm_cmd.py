@@ -46,9 +46,9 @@ def run(
     if not dry_run:
         store.ensure_writable()
     reporter = Reporter()
-    warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run))
+    warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run), known=known)
     try:
-        plan = warmer.warm(options, known)
+        plan = warmer.warm(options)
     finally:
         reporter.close()
     where = f"into {store.url}" + ("" if options.shard.whole else f" (shard {options.shard})")

@@ -1,5 +1,6 @@
 """The resolvers of one run, built once from the settings (as Metaflow builds its solvers
-once in `validate_environment`) and handed each spec: PyPI, conda, or both."""
+once in `validate_environment`) and handed each spec: PyPI (with its interpreter build),
+conda (the channel's python), or both."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..condarc import CondaConfig
 from ..errors import UsageError, WorkError
 from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
 from ..io.http import Downloader
+from ..pythons import KnownPythons, known_pythons
 from ..spec import EnvSpec
 from .base import Preferences, ResolutionFailed, Resolver
 
@@ -39,11 +41,12 @@ class ResolverSettings:
 class Resolvers:
     """Each resolver made on first use, then shared by every spec of the run."""
 
-    def __init__(self, settings: ResolverSettings, local, downloader: Downloader):
+    def __init__(self, settings: ResolverSettings, local, downloader: Downloader, known: KnownPythons | None = None):
         self.settings = settings
         self.local = local              # LocalPackages: where wheels built from sdists are kept
         self.downloader = downloader
-        self._pypi = self._conda = None
+        self.known = known              # uv's CPython builds, when the command listed them already
+        self._pypi = self._conda = self._interpreters = None
 
     def pypi(self):
         if self._pypi is None:
@@ -80,9 +83,20 @@ class Resolvers:
                 self._conda = BinaryCondaResolver(binary, credentials, self.settings)
         return self._conda
 
+    def interpreters(self):
+        if self._interpreters is None:
+            from .interpreter import Interpreters
+
+            known = self.known or known_pythons(self.settings.environment)
+            self._interpreters = Interpreters(known, self.settings.environment, self.downloader,
+                                              self.settings.cache_dir)
+        return self._interpreters
+
     def for_spec(self, spec: EnvSpec) -> Resolver:
         if spec.kind == "pypi":
-            return self.pypi()
+            from .interpreter import WithInterpreter
+
+            return WithInterpreter(self.pypi(), self.interpreters())
         if spec.kind == "conda":
             return self.conda()
         if self.settings.mixed_resolver == "none":

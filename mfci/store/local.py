@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from filelock import FileLock
-
 from ..errors import UsageError, WorkError
+from ..io.locks import FileLock
 from ..urls import safe_relative_path
 from .base import ObjectMissing, Store, VersionConflict, Versioned
 

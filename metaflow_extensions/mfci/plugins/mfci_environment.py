@@ -129,16 +129,12 @@ class MfciCondaEnvironment(CondaEnvironment):
         ]
 
     def add_to_package(self):
-        # The bootstrap of a remote task imports mfci's pure-Python part and filelock;
-        # the worker has neither installed.
+        # The bootstrap of a remote task imports mfci's pure-Python part (stdlib only);
+        # the worker does not have it installed.
         # (Listed file by file: Metaflow's MODULE_CONTENT mishandles regular packages.)
-        import filelock
-
         import mfci
 
-        return super().add_to_package() + [
-            entry for package in (mfci, filelock) for entry in _python_files(package)
-        ]
+        return super().add_to_package() + list(_python_files(mfci))
 
 
 def _python_files(package):

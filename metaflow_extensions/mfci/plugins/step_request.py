@@ -31,12 +31,14 @@ def step_request(environment, step):
     if not request:  # @pypi/@conda(disabled=True)
         return {"uses_environment": False, "declared": declared}
     user_conda = dict(conda_deco.attributes.get("packages") or {}) if conda_deco else {}
+    # @conda/@conda_base that pins python only is still a conda environment: the channel's python.
+    conda_python = conda_deco is not None and _user_set(conda_deco, "python")
     if "pypi" in request:
         pypi, conda = dict(request["pypi"]["packages"]), user_conda
-    elif user_conda:
+    elif user_conda or conda_python:
         pypi, conda = None, dict(request["conda"]["packages"])
     else:
-        # Only python and Metaflow's pins: served as a PyPI environment, no conda needed.
+        # Only Metaflow's default python and pins: served as a PyPI environment, no conda needed.
         pypi, conda = dict(request["conda"]["packages"]), {}
     python = None
     if pypi_deco is not None and pypi_deco.attributes.get("python"):
