@@ -8,7 +8,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from .config import Settings
-from .discover import DiscoveryOptions
 from .errors import WorkError
 from .lookup import published
 from .plan import Plan, PlanOptions, plan_flows
@@ -18,7 +17,7 @@ from .store import Store
 
 
 def check(settings: Settings, store: Store, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
-    plan = plan_flows(options, DiscoveryOptions.of(settings), settings.spec_inputs, known)
+    plan = plan_flows(options, settings, known)
 
     def one(key: tuple[str, str]) -> None:
         try:

@@ -36,7 +36,8 @@ class Launch:
 
 def place_steps(settings: Settings, flow: str, requests: dict[str, dict], echo: Callable[[str], None],
                 datastore: str | None = None) -> Launch:
-    """`datastore` is the flow's datastore type: it picks the store root, as in the seed."""
+    """`datastore` is the flow's datastore type: it picks the store root, as in the seed.
+    Steps are looked up, and echoed, in the order of `requests` (the flow's step order)."""
     store = settings.open_store(datastore=datastore)
     layout, inputs = settings.layout, settings.spec_inputs
     pins = LocalPins(settings.cache_dir / "pins")
@@ -44,7 +45,7 @@ def place_steps(settings: Settings, flow: str, requests: dict[str, dict], echo: 
     placements, missing = {}, {}
     for step, request in requests.items():
         requirement = StepRequirement.from_json("", flow, step, request)
-        remote = request.get("remote_arch")
+        remote = requirement.remote_arch
         arch = remote or current_arch()
         spec = build_spec(requirement, inputs, arch)
         record = find(store, layout, spec.spec_id, arch, settings.policy, pins)

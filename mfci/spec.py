@@ -39,6 +39,7 @@ class StepRequirement:
     gpu: bool = False
     uses_environment: bool = True        # False: the step has no @pypi/@conda at all
     channels: tuple[str, ...] = ()       # an environment file's own channels
+    remote_arch: str | None = None       # the arch of the compute a remote step runs on
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -51,6 +52,7 @@ class StepRequirement:
             python=data.get("python"),
             gpu=bool(data.get("gpu")),
             uses_environment=bool(data.get("uses_environment", True)),
+            remote_arch=data.get("remote_arch"),
         )
 
 

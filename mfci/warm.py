@@ -17,7 +17,6 @@ from typing import Protocol
 
 from .cache import LocalPackages, PackageCache
 from .config import Settings
-from .discover import DiscoveryOptions
 from .errors import WorkError
 from .io.http import Downloader
 from .io.process import run
@@ -32,7 +31,7 @@ from .publish import (
 )
 from .pythons import KnownPythons
 from .record import EnvRecord
-from .resolve import Resolvers, ResolverSettings
+from .resolve import ChannelUnreachable, Resolvers, ResolverSettings
 from .shard import Shard
 from .spec import EnvSpec, StepRequirement, build_spec
 from .status import Status
@@ -92,21 +91,29 @@ class Warmer:
                        size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
 
     def warm(self, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
-        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, known)
+        plan = plan_flows(options, self.settings, known)
+        if not plan.flows:
+            return plan
+        self.progress.note(plan.discovery_line(options.paths))
         for line in plan.notes:
             self.progress.note(line)
         work = dict(plan.specs)
         self.progress.total(len(work), "environments")
 
+        # With several pythons warmed, each line says which one.
+        several = len({spec.python for spec in work.values()}) > 1
+
         def one(key: tuple[str, str]) -> None:
             spec, (spec_id, arch) = work[key], key
+            target = f"{arch:13} python {spec.python:7}" if several else f"{arch:13}"
             try:
                 rows = plan.settle(spec_id, arch, **asdict(self.warm_one(spec, arch, options.jobs)))
-                self.progress.advance(f"{rows[0].status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
+                self.progress.advance(f"{rows[0].status:8} {target} {spec_id[:12]} {_names(rows)}")
             except WorkError as error:  # a configuration error (UsageError) stops everything
                 with self._lock:
-                    rows = plan.fail(spec_id, arch, str(error))
-                self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
+                    rows = plan.fail(spec_id, arch, str(error),
+                                     cause="(conda channel)" if isinstance(error, ChannelUnreachable) else None)
+                self.progress.advance(f"failed   {target} {spec_id[:12]} {_names(rows)}")
 
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
         # (tens of MB for a cold store) download meanwhile rather than after.

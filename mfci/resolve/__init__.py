@@ -12,9 +12,9 @@ from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
 from ..io.http import Downloader
 from ..secrets import scrub
 from ..spec import EnvSpec
-from .base import ResolutionFailed, Resolver
+from .base import ChannelUnreachable, ResolutionFailed, Resolver
 
-__all__ = ["ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
+__all__ = ["ChannelUnreachable", "ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
 
 
 @dataclass(frozen=True)

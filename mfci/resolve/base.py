@@ -13,6 +13,11 @@ class ResolutionFailed(WorkError):
     """The spec cannot be satisfied for the arch; the message says why."""
 
 
+class ChannelUnreachable(ResolutionFailed):
+    """A conda channel could not be read: the cause of every resolution that uses it, to
+    report once (the message names the channel, not the spec or arch)."""
+
+
 class Resolver(Protocol):
     name: str
 

@@ -41,10 +41,10 @@ class MfciCondaEnvironment(CondaEnvironment):
         from mfci.errors import MfciError
         from mfci.runtime import place_steps
 
-        from .step_request import step_request
+        from .step_request import step_request, steps_in_order
 
         requests = {}
-        for step in self.flow:
+        for step in steps_in_order(self.flow):
             if only_steps and step.name not in only_steps:
                 continue
             request = step_request(self, step)
