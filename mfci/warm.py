@@ -32,6 +32,7 @@ from .publish import (
 from .pythons import KnownPythons
 from .record import EnvRecord
 from .resolve import ChannelUnreachable, Resolvers, ResolverSettings
+from .resolve.builds import SourceBuilds
 from .shard import Shard
 from .spec import EnvSpec, StepRequirement, build_spec
 from .status import Status
@@ -71,7 +72,10 @@ class Warmer:
         local = LocalPackages(settings.cache_dir / "pkgs")
         downloader = Downloader(settings.credentials, allow_local_files=True)
         self.cache = PackageCache(store, self.layout, local, downloader, note=progress.note)
-        self.resolvers = resolvers or Resolvers(ResolverSettings.of(settings), local, downloader)
+        if resolvers is None:
+            tools = ResolverSettings.of(settings)
+            resolvers = Resolvers(tools, SourceBuilds(tools, store, self.layout, local, downloader, progress.note))
+        self.resolvers = resolvers
         self._lock = threading.Lock()
         self.manifest: str | None = None   # the key this warm's manifest (or shard part) went to
 

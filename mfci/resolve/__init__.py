@@ -9,7 +9,6 @@ from pathlib import Path
 
 from ..errors import UsageError, WorkError
 from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
-from ..io.http import Downloader
 from ..secrets import scrub
 from ..spec import EnvSpec
 from .base import ChannelUnreachable, ResolutionFailed, Resolver
@@ -39,10 +38,9 @@ class ResolverSettings:
 class Resolvers:
     """Each resolver made on first use, then shared by every spec of the run."""
 
-    def __init__(self, settings: ResolverSettings, local, downloader: Downloader):
+    def __init__(self, settings: ResolverSettings, builds):
         self.settings = settings
-        self.local = local              # LocalPackages: where wheels built from sdists are kept
-        self.downloader = downloader
+        self.builds = builds            # SourceBuilds: wheels built from source distributions
         self._pypi = self._conda = None
 
     def pypi(self):
@@ -57,7 +55,7 @@ class Resolvers:
             else:
                 from .pypi_uv import UvResolver
 
-                self._pypi = UvResolver(self.settings, self.local, self.downloader)
+                self._pypi = UvResolver(self.settings, self.builds)
         return self._pypi
 
     def conda(self):
