@@ -86,14 +86,26 @@ def _git_files(folder: Path) -> list[Path] | None:
         return None
     if not done.ok:
         return None  # not a git work tree
-    files = []
+    files, venvs = [], {}
     for name in done.stdout.split("\0"):
         relative = PurePosixPath(name)
-        if name and not SKIPPED_FOLDERS.intersection(relative.parts[:-1]):
-            path = folder / relative
-            if os.path.lexists(path):  # tracked files deleted from the work tree are not there
-                files.append(path)
+        if not name or SKIPPED_FOLDERS.intersection(relative.parts[:-1]):
+            continue
+        path = folder / relative
+        # Tracked files deleted from the work tree are not there; a virtual environment
+        # git does not ignore is still no place for flows.
+        if os.path.lexists(path) and not _in_virtual_environment(path.parent, folder, venvs):
+            files.append(path)
     return files
+
+
+def _in_virtual_environment(here: Path, top: Path, known: dict[Path, bool]) -> bool:
+    if here in known:
+        return known[here]
+    inside = (here / "pyvenv.cfg").exists() or (here != top and here.parent != here
+                                                 and _in_virtual_environment(here.parent, top, known))
+    known[here] = inside
+    return inside
 
 
 def _walked_files(folder: Path, excludes: tuple[str, ...]) -> list[Path]:
