@@ -204,7 +204,10 @@ def _kill_group(pid: int) -> None:
 def main() -> None:
     request = json.loads(sys.stdin.read())
     if "flow" in request:
-        os._exit(run_flow(request["flow"]))
+        code = run_flow(request["flow"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)   # as a forked child leaves: threads the flow started do not hold it
     # What every flow imports first, once for all of them: Metaflow and its plugins (which
     # load the installed extensions). Not metaflow.cli: it reads the flow when imported.
     import metaflow  # noqa: F401

@@ -122,7 +122,9 @@ class Warmer:
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
         # (tens of MB for a cold store) download meanwhile rather than after.
         with ThreadPoolExecutor(max_workers=1) as side:
-            installers = side.submit(self.publish_installers, options.archs, list(plan.specs.values()), options.jobs)
+            # Remote steps run on their own arch, which --arch may not name.
+            archs = sorted(set(options.archs) | {arch for _, arch in plan.specs})
+            installers = side.submit(self.publish_installers, archs, list(plan.specs.values()), options.jobs)
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
                 list(pool.map(one, sorted(work)))
             plan.errors += installers.result()

@@ -182,14 +182,15 @@ def write_flow(folder: Path, name: str, source: str) -> Path:
 
 
 def two_step_flow(folder: Path, name: str, cls: str, *, base: str = "", start: str = "", end: str = "",
-                  header: str = "") -> Path:
-    """A start → end flow with the given decorators (one source of every test flow)."""
+                  header: str = "", parent: str = "FlowSpec") -> Path:
+    """A start → end flow with the given decorators (one source of every test flow),
+    deriving from `parent` (a base class the header imports, say)."""
     source = f"""
 {header}
 from metaflow import *
 
 {base}
-class {cls}(FlowSpec):
+class {cls}({parent}):
     {start}
     @step
     def start(self):

@@ -28,22 +28,7 @@ def test_flows_are_found_through_shared_base_classes(tmp_path):
     # A sibling module re-exporting Metaflow under other names, as course material does.
     write_flow(repo / "flows", "common", "from metaflow import step, FlowSpec as _Base\n\n"
                                         "class TeamFlow(_Base):\n    pass\n")
-    write_flow(repo / "flows", "train", """
-        from metaflow import step
-        from teamflows import ProjectFlow
-
-        class TrainFlow(ProjectFlow):
-            @step
-            def start(self):
-                self.next(self.end)
-
-            @step
-            def end(self):
-                pass
-
-        if __name__ == "__main__":
-            TrainFlow()
-    """)
+    two_step_flow(repo / "flows", "train", "TrainFlow", header="from teamflows import ProjectFlow", parent="ProjectFlow")
     write_flow(repo / "flows", "score", """
         from common import TeamFlow, step
 
@@ -174,28 +159,10 @@ def test_remote_gpu_flows_load_without_a_cloud_and_run_on_linux(tmp_path, monkey
     assert steps["train"].remote_arch == "linux-aarch64" and steps["score"].remote_arch == "linux-64"
 
 
-CONFIGURED = """
-from metaflow import Config, FlowSpec, config_expr, pypi_base, step
-
-@pypi_base(packages=config_expr("deps.packages"), python=config_expr("deps.python"))
-class DepsFromConfigFlow(FlowSpec):
-    deps = Config("deps")
-
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-if __name__ == "__main__":
-    DepsFromConfigFlow()
-"""
-
-
 def test_configs_come_from_the_command_line_and_name_themselves_when_missing(tmp_path):
-    write_flow(tmp_path / "flows", "configured_flow", CONFIGURED)
+    # The Config is a class attribute, and @pypi_base reads it (config_expr).
+    two_step_flow(tmp_path / "flows", "configured_flow", "DepsFromConfigFlow", start='deps = Config("deps")',
+                  base='@pypi_base(packages=config_expr("deps.packages"), python=config_expr("deps.python"))')
     two_step_flow(tmp_path / "flows", "plain_flow", "PlainFlow", base='@pypi_base(packages={"six": "1.16.0"}, python="3.11")')
     done, out = mfci_json("warm", "flows", "--arch", "linux-64")
     assert done.returncode == 1 and out["discovery"]["failed"] == 1
@@ -211,6 +178,9 @@ def test_configs_come_from_the_command_line_and_name_themselves_when_missing(tmp
     assert done.returncode == 0, done.stderr
     assert {(e["flow"], e["status"]) for e in out["envs"]} == {("DepsFromConfigFlow", "hit"), ("PlainFlow", "hit")}
     assert "--config-value dpes: no flow has a Config named 'dpes'" in done.stderr
+    found, env = mfci_json("lookup", "flows/configured_flow.py", "--step", "start", "--arch", "linux-64",
+                           "--config-value", "deps", value)
+    assert found.returncode == 0 and env["env_id"] == out["envs"][0]["env_id"], found.stderr
 
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "deps.json").write_text(value)        # relative to where mfci runs, not to the flow

@@ -12,7 +12,7 @@ from typing import List, Optional
 import typer
 
 from ..alias import Alias
-from ..arch import ALL_ARCHS
+from ..arch import ALL_ARCHS, current_arch
 from ..config import Settings
 from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
@@ -22,7 +22,7 @@ from ..pythons import KnownPythons, known_pythons
 from ..record import EnvRecord
 from ..secrets import scrub_text
 from ..shard import Shard
-from ..spec import EnvSpec, StepRequirement, build_spec
+from ..spec import StepRequirement, build_spec
 
 ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
                     "Default: by Metaflow's datastore (see README).")
@@ -114,10 +114,10 @@ def report(plan: Plan, command: str, statuses: tuple[str, ...], where: str, as_j
                    "discovery": plan.counts(), **extra})
 
 
-def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequirement:
+def step_requirement(settings: Settings, flow_file: Path, step: str, configs: tuple = ()) -> StepRequirement:
     if not flow_file.is_file():
         raise UsageError(f"{flow_file}: no such flow file")
-    found = discover([str(flow_file)], 1, DiscoveryOptions.of(settings))
+    found = discover([str(flow_file)], 1, DiscoveryOptions.of(settings, configs))
     if not found.reports:
         raise UsageError(f"{flow_file}: not a flow file")
     [flow] = found.reports
@@ -134,22 +134,22 @@ def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequ
     raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
 
 
-def step_spec(settings: Settings, flow_file: Path, step: str, arch: str, python: str | None = None) -> EnvSpec:
-    return build_spec(step_requirement(settings, flow_file, step), settings.spec_inputs, arch, python)
 
 
 STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
 ALIAS = typer.Option(None, "--alias", help="A named environment NAME[:TAG] instead of a flow's step.")
 
 
-def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str,
-                python: str | None, store) -> EnvRecord:
-    """The environment a flow's step (or an alias) gets on an arch; exit 1 with a hint on a miss."""
+def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str | None,
+                python: str | None, store, configs: tuple = ()) -> EnvRecord:
+    """The environment a flow's step (or an alias) gets on an arch (None: the arch the step
+    runs on, this machine's unless it is a remote step); exit 1 with a hint on a miss."""
     layout = settings.layout
     if alias:
         if flow_file or step:
             raise UsageError("give either FLOW_FILE --step STEP or --alias NAME[:TAG], not both")
         name = Alias.parse(alias)
+        arch = arch or current_arch()
         record = find_by_alias(store, layout, name, arch)
         if record is None:
             raise WorkError(f"no environment named {name} for {arch} in {store.url}; "
@@ -157,7 +157,9 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
         return record
     if not flow_file or not step:
         raise UsageError("give FLOW_FILE --step STEP, or --alias NAME[:TAG]")
-    spec = step_spec(settings, flow_file, step, arch, python)
+    requirement = step_requirement(settings, flow_file, step, configs)
+    arch = arch or requirement.remote_arch or current_arch()
+    spec = build_spec(requirement, settings.spec_inputs, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
     if record is None:
         raise WorkError(f"no environment for {flow_file} step {step} on {arch} (spec {spec.spec_id[:12]}) "

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
-from ..arch import current_arch
 from ._common import (
     ALIAS,
+    CONFIG_VALUES,
+    CONFIGS,
     JSON,
     PYTHON,
     ROOT,
@@ -15,6 +16,7 @@ from ._common import (
     check_archs,
     emit_json,
     find_record,
+    flow_configs,
     settings_of,
 )
 
@@ -27,14 +29,18 @@ def run(
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
-    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: the step's: this machine's, "
+                                       "or the one a remote step runs on)."),
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
+    config: Optional[List[str]] = CONFIGS,   # NAME=PATH: see cli.PAIRS
+    config_value: Optional[List[str]] = CONFIG_VALUES,
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
-    chosen = check_archs(settings, [arch])[0] if arch else current_arch()
-    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root))
+    chosen = check_archs(settings, [arch])[0] if arch else None
+    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root),
+                         flow_configs(config, config_value))
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
         "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,
