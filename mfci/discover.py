@@ -5,10 +5,13 @@ with the flow's folder as working directory, a timeout, its own process group (k
 whole on timeout) and an environment without credentials of any kind: discovery executes
 the user's module code, and treats it as untrusted.
 
-Two ways to run them (CONDA_MFCI_DISCOVERY): `fork` (default) forks each flow's process
-from one that imported Metaflow already (`flow_runner`) and keeps results by content
-(`discovery_cache`), so an unchanged flow is not run again; `subprocess` starts a fresh
-python per flow and keeps nothing. Both give the same reports.
+Which files are flows is `scan`'s to say. Two ways to run them (CONDA_MFCI_DISCOVERY):
+`fork` (default) forks each flow's process from one that imported Metaflow already
+(`flow_runner`) and keeps results by content (`discovery_cache`), so an unchanged flow is
+not run again; `subprocess` starts a fresh python per flow (`flow_runner`'s single-flow
+request) and keeps nothing. Both give the same reports, and both give a flow the
+`--config` / `--config-value` pairs it declares. A flow that loads only with a cloud
+datastore (remote decorators) is loaded a second time that way.
 """
 
 from __future__ import annotations
@@ -208,7 +211,8 @@ def discover(paths: list[str], jobs: int, options: DiscoveryOptions, excludes: t
             again.setdefault(report.needs_datastore, []).append(path)
     for datastore, files in again.items():
         reports |= _load(files, jobs, options.on_datastore(datastore))
-    return Discovery(scan.problems + [reports[path] for path in scan.files], scan.notes, scan.scanned)
+    unreadable = [FlowReport(str(path), error=why) for path, why in scan.problems]
+    return Discovery(unreadable + [reports[path] for path in scan.files], scan.notes, scan.scanned)
 
 
 def _load(files: list[Path], jobs: int, options: DiscoveryOptions) -> dict[Path, FlowReport]:

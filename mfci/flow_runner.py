@@ -46,7 +46,7 @@ def declared_configs(flow_class) -> dict[str, bool]:
             for _, parameter in flow_class._get_parameters() if getattr(parameter, "IS_CONFIG_PARAMETER", False)}
 
 
-def _give_configs(flow: dict) -> None:
+def _at_flow_start(flow: dict) -> None:
     """When the flow file instantiates its flow, before Metaflow reads its command line:
     record what the flow is and give it the Configs it declares."""
     from metaflow import FlowSpec
@@ -129,7 +129,7 @@ def run_flow(flow: dict) -> int:
     recorder = DependencyRecorder()
     recorder.start()
     try:
-        _give_configs(flow)
+        _at_flow_start(flow)
         runpy.run_path(name, run_name="__main__")
         code = 0
     except SystemExit as done:  # as python itself exits: a message means status 1

@@ -43,7 +43,7 @@ METAFLOW = "metaflow"
 @dataclass
 class Scan:
     files: list[Path] = field(default_factory=list)       # flow files to run
-    problems: list = field(default_factory=list)          # FlowReports of files that could not be read
+    problems: list[tuple[Path, str]] = field(default_factory=list)   # files that could not be read, and why
     notes: list[str] = field(default_factory=list)        # files passed over, and why
     scanned: int = 0                                      # Python files looked at
 
@@ -65,15 +65,15 @@ def find_flow_files(paths: list[str], excludes: tuple[str, ...] = ()) -> Scan:
     return scan
 
 
-def python_files(folder: Path, excludes: tuple[str, ...] = (), notes: list[str] | None = None) -> list[Path]:
+def python_files(folder: Path, excludes: tuple[str, ...], notes: list[str]) -> list[Path]:
     """The Python files under a folder that discovery looks at, sorted."""
     listed = _git_files(folder)
-    if listed is None:
-        listed = _walked_files(folder, excludes)
-    elif not listed and notes is not None and any(_walked_files(folder, excludes)):
-        # A folder git ignores as a whole, named on purpose: scan it as it is.
-        notes.append(f"{folder}: git tracks no Python file here; scanning the folder as it is")
-        listed = _walked_files(folder, excludes)
+    if not listed:
+        walked = _walked_files(folder, excludes)
+        if listed is not None and walked:
+            # A folder git ignores as a whole, named on purpose: scan it as it is.
+            notes.append(f"{folder}: git tracks no Python file here; scanning the folder as it is")
+        listed = walked
     return sorted(p for p in listed if not _excluded(p.relative_to(folder), excludes))
 
 
@@ -136,8 +136,6 @@ def _excluded(relative: Path, patterns: tuple[str, ...]) -> bool:
 
 
 def _classify(path: Path, scan: Scan, classes: "FlowClasses") -> None:
-    from .discover import FlowReport
-
     try:
         info = path.stat()
     except OSError as error:
@@ -153,7 +151,7 @@ def _classify(path: Path, scan: Scan, classes: "FlowClasses") -> None:
         with open(path, "rb") as handle:
             text = handle.read(FLOW_FILE_CAP).decode(errors="replace")
     except OSError as error:
-        scan.problems.append(FlowReport(str(path), error=f"cannot read the file: {error.strerror}"))
+        scan.problems.append((path, f"cannot read the file: {error.strerror}"))
         return
     if classes.runs_a_flow(path, text):
         scan.files.append(path)
@@ -185,12 +183,12 @@ class FlowClasses:
             Path(p) for p in sys.path if p]
 
     def runs_a_flow(self, path: Path, text: str) -> bool:
-        if "__main__" not in text:
+        if "__main__" not in text and METAFLOW not in text:
             return False
         try:
             tree = ast.parse(text)
         except (SyntaxError, ValueError):
-            return METAFLOW in text or "FlowSpec" in text  # a broken flow is still a flow: report it
+            return METAFLOW in text  # a broken flow is still a flow: report it
         main = [node for node in tree.body if isinstance(node, ast.If) and _is_main_guard(node.test)]
         if not main:
             return False
