@@ -179,6 +179,7 @@ class FlowClasses:
         self.root = root.resolve()
         self.modules: dict[Path, Module | None] = {}
         self.answers: dict[tuple[Path, str], bool | None] = {}
+        self.found: dict[tuple[str, Path], Module | None] = {}   # (module, where it is looked up from)
         self.library_paths = [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p] + [
             Path(p) for p in sys.path if p]
 
@@ -256,6 +257,12 @@ class FlowClasses:
         return None
 
     def _find(self, dotted: str, importer: Path, anchor: Path | None) -> Module | None:
+        key = (dotted, anchor or importer.parent)
+        if key not in self.found:
+            self.found[key] = self._search(dotted, importer, anchor)
+        return self.found[key]
+
+    def _search(self, dotted: str, importer: Path, anchor: Path | None) -> Module | None:
         parts = dotted.split(".") if dotted else []
         for folder in [anchor] if anchor else self._search_path(importer):
             base = folder.joinpath(*parts)
