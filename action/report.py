@@ -79,6 +79,10 @@ def summary(mode: str, result: dict, failure: str | None = None) -> str:
     counts = outputs(result)
     shown = ("resolved", "hits", "failed") if mode == "warm" else ("hits", "missing", "failed")
     blocks = [title, ", ".join(f"**{counts[name]}** {name}" for name in shown)]
+    found = result.get("discovery")
+    if found:
+        failed = f", {found['failed']} failed to load" if found.get("failed") else ""
+        blocks.append(f"{found['flows']} flow files found in {found['scanned']} Python files scanned{failed}.")
     envs = sorted(result.get("envs", []), key=lambda e: (e["file"], e["flow"], e["step"], e["arch"], e["python"] or ""))
     if envs:
         table = ["| flow | step | arch | python | status | environment | size | time |",

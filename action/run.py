@@ -32,6 +32,15 @@ def mfci_command(mode: str, env: dict[str, str]) -> list[str]:
     command += env.get("MFCI_PATH", ".").split() or ["."]
     for arch in env.get("MFCI_ARCHS", "").split():
         command += ["--arch", arch]
+    for glob in env.get("MFCI_EXCLUDE", "").split():
+        command += ["--exclude", glob]
+    for option, variable, what in (("--config", "MFCI_CONFIG", "PATH"), ("--config-value", "MFCI_CONFIG_VALUE", "VALUE")):
+        for line in env.get(variable, "").splitlines():
+            if line.strip():
+                name, _, value = line.strip().partition(" ")
+                if not value.strip():
+                    raise ValueError(f"input {option[2:]}: {line.strip()!r} is not \"NAME {what}\"")
+                command += [option, name, value.strip()]
     return command + (["--shard", shard] if shard else [])
 
 

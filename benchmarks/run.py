@@ -132,7 +132,8 @@ from pathlib import Path
 from mfci.config import Settings
 from mfci.create import local_installer
 from mfci.lookup import Policy, find
-from mfci.cli._common import step_spec
+from mfci.cli._common import step_requirement
+from mfci.spec import build_spec
 
 class Counting:
     def __init__(self, inner): self.inner, self.reads = inner, 0
@@ -142,7 +143,7 @@ class Counting:
 settings = Settings.load()
 store = Counting(settings.open_store())
 layout = settings.layout
-spec = step_spec(settings, Path({str(flow)!r}), "start")
+spec = build_spec(step_requirement(settings, Path({str(flow)!r}), "start"), settings.spec_inputs, "linux-64")
 lookups = []
 for _ in range(50):
     started = time.perf_counter(); record = find(store, layout, spec.spec_id, "linux-64", Policy.parse(":any:", "bench"))

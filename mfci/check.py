@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from .config import Settings
 from .consumers import check_consumers
-from .discover import DiscoveryOptions
 from .errors import WorkError
 from .lookup import LocalPins, published
 from .plan import Plan, PlanOptions, plan_flows
@@ -21,7 +20,7 @@ from .store import Store
 
 
 def check(settings: Settings, store: Store, options: PlanOptions, known: KnownPythons | None = None) -> Plan:
-    plan = plan_flows(options, DiscoveryOptions.of(settings), settings.spec_inputs, known)
+    plan = plan_flows(options, settings, known)
 
     pins = LocalPins(settings.cache_dir / "pins")
     if not settings.policy.remote:

@@ -183,11 +183,14 @@ def _python_version(value: Any) -> str:
     return text
 
 
+# macOS 13.0 for both Mac archs: what uv assumes for a macOS target (its default minimum),
+# above conda-forge's build floors (10.13 / 11.0), and what today's numeric wheels need
+# (scikit-learn, scipy, xgboost, lightgbm ship arm64 wheels for 12.0 and later only).
 DEFAULT_SYS_PACKAGES = {
     "linux-64": {"__glibc": "2.27", "__unix": "0"},
     "linux-aarch64": {"__glibc": "2.27", "__unix": "0"},
-    "osx-64": {"__osx": "10.13", "__unix": "0"},
-    "osx-arm64": {"__osx": "11.0", "__unix": "0"},
+    "osx-64": {"__osx": "13.0", "__unix": "0"},
+    "osx-arm64": {"__osx": "13.0", "__unix": "0"},
 }
 
 
@@ -280,8 +283,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("CONDA_SYS_DEFAULT_PACKAGES", {}, _sys_packages,
            "Virtual packages per arch, merged over the defaults "
            f"(`{json.dumps(DEFAULT_SYS_PACKAGES, separators=(',', ':'))}`): `__glibc` for linux "
-           "archs sets the manylinux wheels accepted; `__osx` sets the macOS deployment target; "
-           "the conda solver sees them as virtual packages. Part of every spec id.",
+           "archs sets the manylinux wheels accepted; `__osx` sets the macOS deployment target "
+           "(README: Target archs); the conda solver sees them as virtual packages. Part of the "
+           "spec ids of their own arch.",
            HONOURED, "`{\"linux-64\": {\"__glibc\": \"2.27\"}}` (2.27: `CONDA_OVERRIDE_GLIBC` when set), replacing the defaults"),
     Option("CONDA_SYS_DEFAULT_GPU_PACKAGES", {"__cuda": "11.8=0"}, _gpu_packages,
            "Virtual packages added for steps that ask for a GPU; part of their spec id.", HONOURED,

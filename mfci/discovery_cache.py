@@ -1,9 +1,9 @@
 """Discovery results kept by content: a flow is run again only when something it used changed.
 
-An entry is keyed by the flow file's path and bytes plus a fingerprint of everything the
-pre-imported Metaflow process read before the flow ran (python, mfci's and Metaflow's code
-and versions, the installed distributions, Metaflow's profile files, METAFLOW_*/CONDA_*
-settings). It holds the flow's dump and what the flow itself used while it ran (recorded by
+An entry is keyed by the flow file's path and bytes, the `--config` / `--config-value`
+pairs the flow was given, plus a fingerprint of everything the pre-imported Metaflow
+process read before the flow ran (python, mfci's and Metaflow's code and versions, the
+installed distributions, Metaflow's profile files, METAFLOW_*/CONDA_* settings). It holds the flow's dump and what the flow itself used while it ran (recorded by
 `flow_runner`): files opened or imported, folders listed, environment variables read, each
 with a digest (None: it did not exist). An entry is used only when every one of those still
 has the same digest, so editing a flow, a module it imports or a config file it reads, or
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .io.files import atomic_write, read_json_file
 
-FORMAT = 1
+FORMAT = 2   # 2: the Configs given are part of the key
 # Set by discovery itself (a scratch folder per run): not an input of the flow.
 OWN_VARIABLES = {"METAFLOW_DATASTORE_SYSROOT_LOCAL", "PYTHONDONTWRITEBYTECODE"}
 SETTING_PREFIXES = ("METAFLOW_", "CONDA_")
@@ -118,12 +118,14 @@ def still_current(depends: dict, environment: dict) -> bool:
 
 
 class DiscoveryCache:
-    """One JSON file per (flow path, flow bytes, fingerprint) under the mfci cache folder."""
+    """One JSON file per (flow path, flow bytes, Configs given, fingerprint) under the mfci
+    cache folder. A Config file's contents are not in the key: the flow read it, so it is
+    among what the entry depends on."""
 
-    def __init__(self, folder: Path, environment: dict):
+    def __init__(self, folder: Path, environment: dict, configs: tuple = ()):
         self.folder = folder
         self.environment = environment
-        self.fingerprint = fingerprint(environment)
+        self.fingerprint = _sha256(json.dumps([fingerprint(environment), list(configs)]).encode())
 
     def _path(self, flow: Path) -> Path | None:
         content = file_digest(str(flow))

@@ -10,9 +10,16 @@ A child also records what its result depends on — files it opened or imported,
 listed, environment variables it read — so that `discovery_cache` can reuse the result
 until one of them changes.
 
-Protocol: one JSON request on stdin ({"jobs", "timeout", "flows": [{"file", "output",
-"log", "depends"}]}); one JSON line per finished flow on stdout ({"index", "returncode",
-"timed_out"}). Run as `python -m mfci.flow_runner`; POSIX only (os.fork).
+Protocol: one JSON request on stdin ({"jobs", "timeout", "flows": [FLOW...]}); one JSON
+line per finished flow on stdout ({"index", "returncode", "timed_out"}). Run as
+`python -m mfci.flow_runner`; POSIX only (os.fork). A request {"flow": FLOW} runs that one
+flow in this process instead (discovery's `subprocess` mode: a fresh python per flow).
+
+FLOW is {"file", "output", "log", "depends", "about", "configs"}: where the dump, the
+flow's output, what it used and what it is (its class and Configs, written before
+Metaflow's command line runs, so that a failure can name them) go, and the `--config` /
+`--config-value` pairs ([option, name, value]) to give it. A flow gets only the pairs
+that name one of its own Configs: Metaflow refuses any other name.
 """
 
 from __future__ import annotations
@@ -26,9 +33,40 @@ import time
 POLL_SECONDS = 0.005
 
 
-def dump_arguments(output: str) -> list[str]:
-    """The flow command line discovery runs, after the flow file's name (shared with `discover`)."""
-    return ["--quiet", "--no-pylint", "--environment=pypi", "mfci", "dump", "--output", output]
+def dump_arguments(output: str, configs: list = ()) -> list[str]:
+    """The flow command line discovery runs, after the flow file's name: Metaflow's top-level
+    options (the Configs among them) come before the `mfci dump` command."""
+    options = [part for option, name, value in configs for part in (f"--{option}", name, value)]
+    return ["--quiet", "--no-pylint", "--environment=pypi", *options, "mfci", "dump", "--output", output]
+
+
+def declared_configs(flow_class) -> dict[str, bool]:
+    """The flow's Configs: name -> whether it has a default."""
+    return {parameter.name: parameter.kwargs.get("default") is not None
+            for _, parameter in flow_class._get_parameters() if getattr(parameter, "IS_CONFIG_PARAMETER", False)}
+
+
+def _at_flow_start(flow: dict) -> None:
+    """When the flow file instantiates its flow, before Metaflow reads its command line:
+    record what the flow is and give it the Configs it declares."""
+    from metaflow import FlowSpec
+
+    original = FlowSpec.__init__
+
+    def start(self, use_cli=True):
+        if use_cli:
+            FlowSpec.__init__ = original
+            try:
+                configs = declared_configs(type(self))
+            except Exception:  # a Metaflow without Configs: nothing to give
+                configs = {}
+            given = [entry for entry in flow.get("configs", ()) if entry[1] in configs]
+            with open(flow["about"], "w") as handle:
+                json.dump({"flow": type(self).__name__, "configs": configs}, handle)
+            sys.argv = [sys.argv[0], *dump_arguments(flow["output"], given)]
+        original(self, use_cli)
+
+    FlowSpec.__init__ = start
 
 
 class DependencyRecorder:
@@ -74,11 +112,10 @@ class DependencyRecorder:
         return {"files": sorted(files), "folders": sorted(self.folders), "variables": sorted(self.variables)}
 
 
-def run_child(flow: dict) -> int:
-    """In the forked child: run the flow file as `python flow.py … mfci dump` would."""
+def run_flow(flow: dict) -> int:
+    """Run the flow file as `python flow.py … mfci dump` would, in this process."""
     import runpy
 
-    os.setsid()
     log = os.open(flow["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
@@ -92,6 +129,7 @@ def run_child(flow: dict) -> int:
     recorder = DependencyRecorder()
     recorder.start()
     try:
+        _at_flow_start(flow)
         runpy.run_path(name, run_name="__main__")
         code = 0
     except SystemExit as done:  # as python itself exits: a message means status 1
@@ -134,7 +172,8 @@ def serve(request: dict) -> None:
             if pid == 0:
                 code = 1
                 try:
-                    code = run_child(flow)
+                    os.setsid()
+                    code = run_flow(flow)
                 finally:
                     sys.stdout.flush()
                     sys.stderr.flush()
@@ -164,6 +203,11 @@ def _kill_group(pid: int) -> None:
 
 def main() -> None:
     request = json.loads(sys.stdin.read())
+    if "flow" in request:
+        code = run_flow(request["flow"])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)   # as a forked child leaves: threads the flow started do not hold it
     # What every flow imports first, once for all of them: Metaflow and its plugins (which
     # load the installed extensions). Not metaflow.cli: it reads the flow when imported.
     import metaflow  # noqa: F401

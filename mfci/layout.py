@@ -1,6 +1,7 @@
 """Where each kind of object lives in a store (stdlib-only: remote workers import it).
 
     <packages>/pypi/<host>/<path>                    package files, create-only
+    <packages>/builds/<sdist sha256>/<python>-<platform>.json   the wheel built from a source distribution
     <envs>/<spec_id>/<arch>/<env_id>.json            environment records, create-only
     <envs>/<spec_id>/<arch>/latest.json              pointer: the latest published
     <envs>/<spec_id>/<arch>/users/<user>.json        pointer: the latest a user published
@@ -25,6 +26,15 @@ class Layout:
 
     def package(self, relative: str) -> str:
         return safe_relative_path(f"{self.packages}/{relative}")
+
+    def build(self, sdist_sha256: str, python: str, platform: str) -> str:
+        """The wheel built from a source distribution (by its sha256) for a python (cp311)
+        on a platform (this machine's tag): content-addressed, create-only."""
+        return safe_relative_path(f"{self.packages}/builds/{sdist_sha256}/{python}-{platform}.json")
+
+    @property
+    def builds(self) -> str:
+        return f"{self.packages}/builds"
 
     def record(self, spec_id: str, arch: str, env_id: str) -> str:
         return safe_relative_path(f"{self.envs}/{spec_id}/{arch}/{env_id}.json")

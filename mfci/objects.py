@@ -137,6 +137,34 @@ class InstallerPointer:
 
 
 @dataclass(frozen=True)
+class BuiltWheel:
+    """<packages>/builds/<sdist sha256>/<python>-<platform>.json: the wheel built on a
+    machine of that platform from a source distribution, for that python."""
+
+    sdist_sha256: str
+    python: str
+    platform: str
+    package: PackageFile
+
+    def to_json(self) -> dict:
+        return {"format": OBJECT_FORMAT, "sdist_sha256": self.sdist_sha256, "python": self.python,
+                "platform": self.platform, "package": self.package.to_json()}
+
+    @classmethod
+    def from_json(cls, data) -> "BuiltWheel":
+        data = _dict(data, "built wheel")
+        if not isinstance(data.get("sdist_sha256"), str) or not SHA256.fullmatch(data["sdist_sha256"]):
+            raise ValueError("sdist_sha256 must be a sha256")
+        for name in ("python", "platform"):
+            if not isinstance(data.get(name), str) or not data[name]:
+                raise ValueError(f"{name} must be a non-empty string")
+        package = PackageFile.from_json(data.get("package"))
+        if not package.filename.endswith(".whl"):
+            raise ValueError(f"{package.filename!r} is not a wheel")
+        return cls(data["sdist_sha256"], data["python"], data["platform"], package)
+
+
+@dataclass(frozen=True)
 class Manifest:
     """manifests/<repository>.json (and shard parts): what warms of a repository covered."""
 
@@ -194,4 +222,4 @@ def read_object(store, key: str, parse: Callable[[object], T]) -> T | None:
 def _what(parse) -> str:
     owner = getattr(parse, "__self__", None)
     return {Pointer: "pointer", AliasTarget: "alias", InstallerPointer: "installer pointer", Manifest: "manifest",
-            EnvRecord: "environment record"}.get(owner, "object")
+            EnvRecord: "environment record", BuiltWheel: "built wheel"}.get(owner, "object")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .arch import ALL_ARCHS
 from .discover import Discovery, DiscoveryOptions, FlowReport, discover
 from .errors import MfciError, WorkError
 from .pythons import KnownPythons
@@ -55,6 +56,8 @@ class PlanOptions:
     pythons: list[str]
     jobs: int
     shard: Shard = Shard()
+    excludes: tuple[str, ...] = ()   # --exclude globs
+    configs: tuple[tuple[str, str, str], ...] = ()   # --config / --config-value, as discovery gives them
 
 
 @dataclass
@@ -63,6 +66,17 @@ class Plan:
     errors: list[dict] = field(default_factory=list)   # {file, step, message}
     specs: dict[tuple[str, str], EnvSpec] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)     # files passed over, and why
+    scanned: int = 0        # Python files discovery looked at
+    flows: int = 0          # flow files among them
+    failed_flows: int = 0   # flow files that could not be read or loaded
+
+    def discovery_line(self, paths: list[str]) -> str:
+        failed = f", {self.failed_flows} failed to load" if self.failed_flows else ""
+        return (f"mfci: {counted(self.scanned, 'Python file')} scanned under {' '.join(paths)}: "
+                f"{counted(self.flows, 'flow file')}{failed}")
+
+    def counts(self) -> dict:
+        return {"scanned": self.scanned, "flows": self.flows, "failed": self.failed_flows}
 
     def rows_for(self, spec_id: str, arch: str) -> list[Row]:
         return [r for r in self.rows if r.spec and r.spec.spec_id == spec_id and r.arch == arch]
@@ -75,11 +89,15 @@ class Plan:
                 setattr(row, name, value)
         return rows
 
-    def fail(self, spec_id: str, arch: str, message: str) -> list[Row]:
-        """Every row of a pair failed: one error line per flow step."""
+    def fail(self, spec_id: str, arch: str, message: str, cause: str | None = None) -> list[Row]:
+        """Every row of a pair failed: one error line per flow step, or, when the failure is
+        a cause many pairs share (`cause`: a channel that cannot be reached), one line for it."""
         rows = self.settle(spec_id, arch, status=Status.FAILED, message=message)
-        self.errors += [{"file": row.requirement.file, "step": row.requirement.step,
-                         "message": f"{row.requirement.flow} on {arch}: {message}"} for row in rows]
+        if cause is None:
+            self.errors += [{"file": row.requirement.file, "step": row.requirement.step,
+                             "message": f"{row.requirement.flow} on {arch}: {message}"} for row in rows]
+        elif not any(error["file"] == cause and error["message"] == message for error in self.errors):
+            self.errors.append({"file": cause, "step": None, "message": message})
         return rows
 
     def share(self, shard: Shard) -> "Plan":
@@ -91,7 +109,11 @@ class Plan:
         return Plan(rows=[r for r in self.rows if not r.spec or shard.owns(r.spec.spec_id, r.arch)],
                     errors=list(self.errors),
                     specs={key: spec for key, spec in self.specs.items() if shard.owns(*key)},
-                    notes=list(self.notes))
+                    notes=list(self.notes), scanned=self.scanned, flows=self.flows, failed_flows=self.failed_flows)
+
+
+def counted(count: int, thing: str) -> str:
+    return f"{count} {thing}{'' if count == 1 else 's'}"
 
 
 def make_plan(reports: list[FlowReport], archs: list[str], pythons: list[str], inputs: SpecInputs,
@@ -115,6 +137,15 @@ def _add_step(plan: Plan, requirement: StepRequirement, archs: list[str], python
     if requirement.named:  # it resolves nothing: `consumers` checks what it names
         plan.rows += [Row(requirement, arch) for arch in archs]
         return
+    if requirement.remote_arch:
+        # A remote step (@kubernetes, @batch…) runs on its compute's arch alone, whatever
+        # the target archs are.
+        archs = [requirement.remote_arch]
+        if requirement.remote_arch not in ALL_ARCHS:
+            message = f"runs remotely on {requirement.remote_arch!r}, which is not an arch ({', '.join(ALL_ARCHS)})"
+            plan.rows.append(Row(requirement, requirement.remote_arch, status=Status.FAILED, message=message))
+            plan.errors.append({"file": requirement.file, "step": requirement.step, "message": message})
+            return
     try:
         chosen = step_pythons(requirement, pythons)
     except MfciError as error:
@@ -136,10 +167,26 @@ def _add_step(plan: Plan, requirement: StepRequirement, archs: list[str], python
             plan.specs[(spec.spec_id, arch)] = spec
 
 
-def plan_flows(options: PlanOptions, discovery: DiscoveryOptions, inputs: SpecInputs,
-               known: KnownPythons | None = None) -> Plan:
-    """Every flow under the paths, discovered and planned: this shard's share of the work."""
-    found: Discovery = discover(options.paths, options.jobs, discovery)
-    plan = make_plan(found.reports, options.archs, options.pythons, inputs, known)
+def plan_flows(options: PlanOptions, settings, known: KnownPythons | None = None) -> Plan:
+    """Every flow under the paths, discovered and planned: this shard's share of the work.
+    Paths that hold no flow at all are an error: a gate pointed at the wrong folder must fail."""
+    discovery = DiscoveryOptions.of(settings, options.configs)
+    found: Discovery = discover(options.paths, options.jobs, discovery, options.excludes)
+    plan = make_plan(found.reports, options.archs, options.pythons, settings.spec_inputs, known)
     plan.notes = list(found.notes)
+    plan.scanned, plan.flows, plan.failed_flows = found.scanned, len(found.reports), found.failed
+    if not found.reports:
+        plan.errors.append({"file": " ".join(options.paths), "step": None,
+                            "message": f"no flow found ({counted(found.scanned, 'Python file')} scanned; a flow file "
+                                       "defines a FlowSpec subclass and runs it under `if __name__ == \"__main__\"`)"})
+    _note_unused_configs(plan, found.reports, discovery)
     return plan.share(options.shard)
+
+
+def _note_unused_configs(plan: Plan, reports: list[FlowReport], discovery: DiscoveryOptions) -> None:
+    """A --config NAME that no flow declares did nothing: say so (a misspelt name, usually)."""
+    declared = {name for report in reports for name in report.configs}
+    loaded = all(report.flow for report in reports)   # a flow that did not load may declare it
+    for option, name, _ in discovery.configs:
+        if loaded and name not in declared:
+            plan.notes.append(f"--{option} {name}: no flow has a Config named {name!r}")

@@ -108,6 +108,7 @@ class StepRequirement:
         included): resolution and downloads authenticate with them."""
         named = [name.rpartition("::")[0] for name in (self.conda or {}) if "::" in name]
         return tuple(dict.fromkeys(u for u in (*self.pypi_options.urls, *self.channels, *named) if "://" in u))
+    remote_arch: str | None = None       # the arch of the compute a remote step runs on
 
     @classmethod
     def from_json(cls, file: str, flow: str, step: str, data: dict) -> "StepRequirement":
@@ -127,6 +128,7 @@ class StepRequirement:
             named=data.get("named") or None,
             pypi_options=PypiOptions(extra_index_urls=tuple(data.get("indexes") or ()),
                                      pre="pre" in (data.get("options") or ())),
+            remote_arch=data.get("remote_arch"),
         )
 
 

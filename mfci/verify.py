@@ -1,8 +1,8 @@
 """`mfci verify`: every invariant a reader relies on, checked over a whole store.
 
 Records reference packages that exist and whose bytes match their sha256; pointers,
-aliases, installers and manifests are well-formed and reference records (or packages)
-that exist. This is maintenance, so it may list the store; nothing on the lookup path does.
+aliases, installers, built wheels and manifests are well-formed and reference records (or
+packages) that exist. This is maintenance, so it may list the store; nothing on the lookup path does.
 Objects mfci does not write — the seed's environments, aliases and package folders, in a
 root both tools share — are recognised by their keys and left alone (counted as ignored).
 """
@@ -19,7 +19,14 @@ from typing import Callable, TypeVar
 from .errors import WorkError
 from .io.files import digests_of
 from .layout import Layout
-from .objects import AliasTarget, InstallerPointer, Manifest, Pointer, parse_object
+from .objects import (
+    AliasTarget,
+    BuiltWheel,
+    InstallerPointer,
+    Manifest,
+    Pointer,
+    parse_object,
+)
 from .record import EnvRecord, PackageFile
 from .store import ObjectMissing, Store
 
@@ -104,6 +111,10 @@ def verify(store: Store, layout: Layout, check_bytes: bool = True, jobs: int = 8
         installer = _read(store, key, InstallerPointer.from_json, "installer pointer", report)
         if installer:
             expect_package(installer.package, f"installer pointer {key}")
+    for key in sorted(k for k in keys if k.startswith(layout.builds + "/")):
+        built = _read(store, key, BuiltWheel.from_json, "built wheel", report)
+        if built:
+            expect_package(built.package, f"built wheel {key}")
     for key in sorted(k for k in keys if k.startswith(layout.manifests + "/")):
         manifest = _read(store, key, Manifest.from_json, "manifest", report)
         for name, entry in sorted(manifest.entries.items()) if manifest else ():

@@ -20,7 +20,6 @@ from packaging.utils import canonicalize_name
 from .cache import LocalPackages, PackageCache
 from .config import Settings
 from .consumers import check_consumers
-from .discover import DiscoveryOptions
 from .errors import WorkError
 from .io.http import Downloader
 from .io.process import run
@@ -35,7 +34,8 @@ from .publish import (
 )
 from .pythons import KnownPythons
 from .record import EnvRecord
-from .resolve import Preferences, Resolvers, ResolverSettings
+from .resolve import ChannelUnreachable, Preferences, Resolvers, ResolverSettings
+from .resolve.builds import SourceBuilds
 from .shard import Shard
 from .spec import EnvSpec, StepRequirement, build_spec
 from .status import Status
@@ -104,8 +104,9 @@ class Warmer:
         downloader = Downloader(self.settings.credentials.with_sources(sources), allow_local_files=True,
                                 insecure_hosts=insecure_hosts)
         self.cache = PackageCache(self.store, self.layout, local, downloader, note=self.progress.note)
-        self.resolvers = self._given_resolvers or Resolvers(ResolverSettings.of(self.settings), local, downloader,
-                                                            self.known)
+        tools = ResolverSettings.of(self.settings)
+        builds = SourceBuilds(tools, self.store, self.layout, local, downloader, self.progress.note)
+        self.resolvers = self._given_resolvers or Resolvers(tools, local, downloader, builds, self.known)
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
         """A published (spec, arch) is a hit (one small read); else resolve, store, publish.
@@ -136,7 +137,10 @@ class Warmer:
         return Preferences(record.packages, self.mode.upgrade)
 
     def warm(self, options: PlanOptions) -> Plan:
-        plan = plan_flows(options, DiscoveryOptions.of(self.settings), self.settings.spec_inputs, self.known)
+        plan = plan_flows(options, self.settings, self.known)
+        if not plan.flows:
+            return plan
+        self.progress.note(plan.discovery_line(options.paths))
         requirements = [row.requirement for row in plan.rows if row.spec]
         sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
         if sources:  # steps that name indexes or channels themselves (@pypi extra_indices, @conda channels)
@@ -147,15 +151,20 @@ class Warmer:
         work = dict(plan.specs)
         self.progress.total(len(work), "environments")
 
+        # With several pythons warmed, each line says which one.
+        several = len({spec.python for spec in work.values()}) > 1
+
         def one(key: tuple[str, str]) -> None:
             spec, (spec_id, arch) = work[key], key
+            target = f"{arch:13} python {spec.python:7}" if several else f"{arch:13}"
             try:
                 rows = plan.settle(spec_id, arch, **asdict(self.warm_one(spec, arch, options.jobs)))
-                self.progress.advance(f"{rows[0].status:8} {arch:13} {spec_id[:12]} {_names(rows)}")
+                self.progress.advance(f"{rows[0].status:8} {target} {spec_id[:12]} {_names(rows)}")
             except WorkError as error:  # a configuration error (UsageError) stops everything
                 with self._lock:
-                    rows = plan.fail(spec_id, arch, str(error))
-                self.progress.advance(f"failed   {arch:13} {spec_id[:12]} {_names(rows)}")
+                    rows = plan.fail(spec_id, arch, str(error),
+                                     cause="(conda channel)" if isinstance(error, ChannelUnreachable) else None)
+                self.progress.advance(f"failed   {target} {spec_id[:12]} {_names(rows)}")
 
         if self.mode.dry_run:  # nothing is resolved or written: no installers, no manifest
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -164,7 +173,9 @@ class Warmer:
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
         # (tens of MB for a cold store) download meanwhile rather than after.
         with ThreadPoolExecutor(max_workers=1) as side:
-            installers = side.submit(self.publish_installers, options.archs, list(plan.specs.values()), options.jobs)
+            # Remote steps run on their own arch, which --arch may not name.
+            archs = sorted(set(options.archs) | {arch for _, arch in plan.specs})
+            installers = side.submit(self.publish_installers, archs, list(plan.specs.values()), options.jobs)
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
                 list(pool.map(one, sorted(work)))
             for line in check_consumers(plan, self.store, self.settings, options.jobs):

@@ -18,6 +18,8 @@ from mfci.config import Settings
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+# tools/python_builds.py: CPython builds shaped like python-build-standalone's (`make demo` uses it too)
+sys.path.insert(0, str(REPO / "tools"))
 
 
 # The machine's own index configuration (this kind of machine has a pip.conf with local
@@ -28,7 +30,7 @@ TOOL_VARIABLES = ("PIP_", "UV_", "CONDA_OVERRIDE", "CONDA_CHANNELS", "CONDA_CHAN
 
 @pytest.fixture(scope="session")
 def python_builds(tmp_path_factory) -> list:
-    """The CPython builds the suite's environments are made on (python_builds.py): real ones
+    """The CPython builds the suite's environments are made on (tools/python_builds.py): real ones
     of this python and of pyenv's 3.12 for linux-64, fakes for the other archs; made once."""
     from python_builds import machine_builds
 
@@ -207,14 +209,15 @@ def write_flow(folder: Path, name: str, source: str) -> Path:
 
 
 def two_step_flow(folder: Path, name: str, cls: str, *, base: str = "", start: str = "", end: str = "",
-                  header: str = "") -> Path:
-    """A start → end flow with the given decorators (one source of every test flow)."""
+                  header: str = "", parent: str = "FlowSpec") -> Path:
+    """A start → end flow with the given decorators (one source of every test flow),
+    deriving from `parent` (a base class the header imports, say)."""
     source = f"""
 {header}
 from metaflow import *
 
 {base}
-class {cls}(FlowSpec):
+class {cls}({parent}):
     {start}
     @step
     def start(self):

@@ -167,3 +167,17 @@ def test_shards_then_merge(runner, tmp_path, store_root):
     assert len(entries) == 6
     wrong = act(runner, workspace, path="flows", mode="check", shard="1/2")
     assert wrong.returncode == 2 and "shard applies to mode warm only" in wrong.annotations[0]
+
+
+def test_exclude_and_config_inputs_become_mfci_options():
+    sys.path.insert(0, str(REPO / "action"))
+    from run import mfci_command
+
+    command = mfci_command("check", {"MFCI_PATH": "flows", "MFCI_EXCLUDE": "legacy tests/*",
+                                     "MFCI_CONFIG": "deps configs/deps.json\n",
+                                     "MFCI_CONFIG_VALUE": 'model {"size": "large", "layers": 2}\n\n'})
+    assert command[3:] == ["check", "--json", "flows", "--exclude", "legacy", "--exclude", "tests/*",
+                           "--config", "deps", "configs/deps.json",
+                           "--config-value", "model", '{"size": "large", "layers": 2}']
+    with pytest.raises(ValueError, match="NAME PATH"):
+        mfci_command("warm", {"MFCI_CONFIG": "deps"})

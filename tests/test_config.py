@@ -24,7 +24,7 @@ def test_environment_beats_profile(tmp_path, monkeypatch):
 def test_sys_packages_merge_over_defaults(monkeypatch):
     monkeypatch.setenv("METAFLOW_CONDA_SYS_DEFAULT_PACKAGES", '{"linux-64": {"__glibc": "2.31"}}')
     packages = settings().system_packages
-    assert packages["linux-64"] == {"__glibc": "2.31", "__unix": "0"} and packages["osx-arm64"] == {"__osx": "11.0", "__unix": "0"}
+    assert packages["linux-64"] == {"__glibc": "2.31", "__unix": "0"} and packages["osx-arm64"] == {"__osx": "13.0", "__unix": "0"}
 
 
 def test_malformed_values_exit_2_naming_the_variable(tmp_path):

@@ -120,7 +120,7 @@ def test_settings_merge_system_packages_per_arch_and_keep_the_profile(tmp_path):
                             "METAFLOW_CONDA_SYS_DEFAULT_PACKAGES": '{"linux-64": {"__glibc": "2.31"}}'})
     assert loaded["CONDA_LOCK_TIMEOUT"] == 10
     assert loaded.system_packages["linux-64"] == {"__glibc": "2.31", "__unix": "0"}
-    assert loaded.system_packages["osx-arm64"] == {"__osx": "11.0", "__unix": "0"}
+    assert loaded.system_packages["osx-arm64"] == {"__osx": "13.0", "__unix": "0"}
     assert loaded.metaflow_files["METAFLOW_SERVICE_AUTH_KEY"] == "svc-key-123"
 
 

@@ -52,6 +52,26 @@ for module in (warm_cmd, check_cmd, resolve_cmd, alias_cmd, lookup_cmd, create_c
 app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)
 
 
+# Metaflow's own spelling, `--config NAME PATH` (repeatable), is an option of two values,
+# which typer cannot declare: each pair reaches the command as one NAME=PATH value.
+PAIRS = ("--config", "--config-value")
+
+
+def _joined_pairs(argv: list[str]) -> list[str]:
+    joined, index = [], 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return joined + argv[index:]
+        if token in PAIRS and index + 2 < len(argv):
+            joined += [token, f"{argv[index + 1]}={argv[index + 2]}"]
+            index += 3
+            continue
+        joined.append(token)
+        index += 1
+    return joined
+
+
 def _debugging() -> bool:
     # Before the settings are read (a malformed one), the environment is all there is.
     return state["debug"] or "--debug" in sys.argv or os.environ.get("METAFLOW_DEBUG_CONDA") == "1"
@@ -59,7 +79,7 @@ def _debugging() -> bool:
 
 def _run() -> int:
     try:
-        result = app(standalone_mode=False)
+        result = app(args=_joined_pairs(sys.argv[1:]), standalone_mode=False)
         return result if isinstance(result, int) else 0
     except MfciError as error:
         if _debugging():

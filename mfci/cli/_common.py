@@ -17,12 +17,12 @@ from ..discover import DiscoveryOptions, discover
 from ..errors import UsageError, WorkError
 from ..lookup import LocalPins, find, miss_reason
 from ..named import NamedEnv, find_named
-from ..plan import Plan, PlanOptions
+from ..plan import Plan, PlanOptions, counted
 from ..pythons import KnownPythons, known_pythons
 from ..record import EnvRecord
 from ..secrets import scrub_text
 from ..shard import Shard
-from ..spec import EnvSpec, StepRequirement, build_spec
+from ..spec import StepRequirement, build_spec
 
 ROOT = typer.Option(None, "--root", help="Store root: a path, file://, s3://, gs:// or azure:// URL. "
                     "Default: by Metaflow's datastore (see README).")
@@ -33,6 +33,12 @@ PYTHON = typer.Option(None, "--python", help="Python X.Y for a step that does no
 PATHS = typer.Argument(None, help="Flow files or folders (default: .).")
 ARCHS = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS.")
 PYTHONS = typer.Option(None, "--python", help="Python X.Y for steps that do not pin one; repeatable.")
+EXCLUDES = typer.Option(None, "--exclude", metavar="GLOB", help="Leave out files or folders matching GLOB "
+                        "(as .gitignore reads it: no slash = a name at any depth); repeatable.")
+CONFIGS = typer.Option(None, "--config", metavar="NAME PATH", help="Give flows that declare Config NAME the "
+                       "file PATH (Metaflow's --config); repeatable.")
+CONFIG_VALUES = typer.Option(None, "--config-value", metavar="NAME VALUE", help="Give flows that declare "
+                             "Config NAME the value VALUE (Metaflow's --config-value); repeatable.")
 # Resolutions and downloads mostly wait on the index: more of them than cores pays off.
 JOBS = typer.Option(max(8, os.cpu_count() or 1), "--jobs", "-j", min=1,
                     help="Parallel resolutions and downloads (flows run at most one per core).")
@@ -71,27 +77,54 @@ def check_pythons(settings: Settings, pythons: list[str] | None) -> tuple[list[s
 
 
 def flow_options(settings: Settings, paths: Optional[List[str]], archs: Optional[List[str]],
-                 pythons: Optional[List[str]], jobs: int, shard: str | None = None) -> tuple[PlanOptions, KnownPythons]:
+                 pythons: Optional[List[str]], jobs: int, shard: str | None = None,
+                 excludes: Optional[List[str]] = None, configs: Optional[List[str]] = None,
+                 config_values: Optional[List[str]] = None) -> tuple[PlanOptions, KnownPythons]:
     chosen, known = check_pythons(settings, pythons)
     options = PlanOptions(paths or ["."], check_archs(settings, archs), chosen, jobs,
-                          Shard.parse(shard) if shard else Shard())
+                          Shard.parse(shard) if shard else Shard(), tuple(excludes or ()),
+                          flow_configs(configs, config_values))
     return options, known
 
 
+def flow_configs(configs: Optional[List[str]], values: Optional[List[str]]) -> tuple[tuple[str, str, str], ...]:
+    """--config NAME PATH and --config-value NAME VALUE (each pair joined as NAME=VALUE by
+    the command line, see cli.PAIRS) as discovery passes them to flows: each PATH absolute
+    (flows load in their own folder), and existing (else exit 2)."""
+    given = []
+    for option, pairs in (("config", configs), ("config-value", values)):
+        for pair in pairs or ():
+            name, separator, value = pair.partition("=")
+            if not separator or not name:
+                raise UsageError(f"--{option} takes two values, NAME and {'PATH' if option == 'config' else 'VALUE'}")
+            if option == "config":
+                file = Path(value).expanduser()
+                if not file.is_file():
+                    raise UsageError(f"--config {name} {value}: no such file")
+                value = str(file.absolute())
+            given.append((option, name, value))
+    return tuple(given)
+
+
 def report(plan: Plan, command: str, statuses: tuple[str, ...], where: str, as_json: bool, **extra) -> None:
-    """Each error as one line and a count per status on stderr; with --json, the rows on stdout."""
+    """Each error as one line and the counts (flows, then step environments per status) on
+    stderr; with --json, the rows on stdout."""
     for error in plan.errors:
         say(f"error: {error['file']}" + (f" step {error['step']}" if error["step"] else "") + f": {error['message']}")
-    counts = Counter(str(row.status) for row in plan.rows)
-    say(f"mfci {command}: " + ", ".join(f"{counts[s]} {s}" for s in statuses) + f" step environments {where}")
+    if plan.flows:
+        counts = Counter(str(row.status) for row in plan.rows)
+        failed = f", {plan.failed_flows} failed to load" if plan.failed_flows else ""
+        say(f"mfci {command}: {counted(plan.flows, 'flow file')}{failed}; step environments: "
+            + ", ".join(f"{counts[s]} {s}" for s in statuses) + f"; {where}")
     if as_json:
-        emit_json({"envs": [row.to_json() for row in plan.rows], "errors": plan.errors, **extra})
+        emit_json({"envs": [row.to_json() for row in plan.rows], "errors": plan.errors,
+                   "discovery": plan.counts(), **extra})
 
 
-def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequirement:
+def step_requirement(settings: Settings, flow_file: Path, step: str, configs: tuple = ()) -> StepRequirement:
     if not flow_file.is_file():
         raise UsageError(f"{flow_file}: no such flow file")
-    found = discover([str(flow_file)], 1, DiscoveryOptions.of(settings))
+    found = discover([str(flow_file)], 1, DiscoveryOptions.of(settings, configs))
     if not found.reports:
         raise UsageError(f"{flow_file}: not a flow file")
     [flow] = found.reports
@@ -108,8 +141,6 @@ def step_requirement(settings: Settings, flow_file: Path, step: str) -> StepRequ
     raise UsageError(f"{flow_file} has no step {step!r} (steps: {names})")
 
 
-def step_spec(settings: Settings, flow_file: Path, step: str, arch: str, python: str | None = None) -> EnvSpec:
-    return build_spec(step_requirement(settings, flow_file, step), settings.spec_inputs, arch, python)
 
 
 STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
@@ -119,9 +150,10 @@ PATHSPEC = typer.Option(None, "--pathspec", help="FLOW/RUN/STEP: the environment
 
 
 def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str | None,
-                python: str | None, store, pathspec: str | None = None) -> EnvRecord:
-    """The environment a flow's step, an alias or a run's step gets on an arch (default: this
-    machine's; for a run's step, the arch it ran on); exit 1 with a hint on a miss."""
+                python: str | None, store, pathspec: str | None = None, configs: tuple = ()) -> EnvRecord:
+    """The environment a flow's step, an alias or a run's step gets on an arch (None: the
+    arch the step runs on — this machine's unless it is a remote step; for a run's step,
+    the arch it ran on); exit 1 with a hint on a miss."""
     layout = settings.layout
     if sum(bool(given) for given in (flow_file or step, alias, pathspec)) > 1:
         raise UsageError("give one of FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP, "
@@ -131,8 +163,9 @@ def find_record(settings: Settings, flow_file: Path | None, step: str | None, al
         return find_named(store, layout, settings.policy, named, arch or (None if pathspec else current_arch()))
     if not flow_file or not step:
         raise UsageError("give FLOW_FILE --step STEP, --alias NAME[:TAG] or --pathspec FLOW/RUN/STEP")
-    arch = arch or current_arch()
-    spec = step_spec(settings, flow_file, step, arch, python)
+    requirement = step_requirement(settings, flow_file, step, configs)
+    arch = arch or requirement.remote_arch or current_arch()
+    spec = build_spec(requirement, settings.spec_inputs, arch, python)
     record = find(store, layout, spec.spec_id, arch, settings.policy, LocalPins(settings.cache_dir / "pins"))
     if record is None and not settings.policy.remote:
         raise WorkError(f"{flow_file} step {step}: {miss_reason(settings.policy, spec.spec_id, arch, store.url)}")

@@ -8,6 +8,9 @@ from ..check import check
 from ..status import Status
 from ._common import (
     ARCHS,
+    CONFIG_VALUES,
+    CONFIGS,
+    EXCLUDES,
     JOBS,
     JSON,
     PATHS,
@@ -30,12 +33,17 @@ def run(
     python: Optional[List[str]] = PYTHONS,
     root: Optional[str] = ROOT,
     jobs: int = JOBS,
+    exclude: Optional[List[str]] = EXCLUDES,
+    config: Optional[List[str]] = CONFIGS,   # NAME=PATH: see cli.PAIRS
+    config_value: Optional[List[str]] = CONFIG_VALUES,
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
-    options, known = flow_options(settings, paths, arch, python, jobs)
+    options, known = flow_options(settings, paths, arch, python, jobs, None, exclude, config, config_value)
     store = settings.open_store(root)
     plan = check(settings, store, options, known)
+    if plan.flows:
+        say(plan.discovery_line(options.paths))
     for line in plan.notes:
         say(line)
     missing = [row for row in plan.rows if row.status == Status.MISSING]

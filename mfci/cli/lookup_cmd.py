@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
 from ._common import (
     ALIAS,
+    CONFIG_VALUES,
+    CONFIGS,
     JSON,
     PATHSPEC,
     PYTHON,
@@ -15,6 +17,7 @@ from ._common import (
     check_archs,
     emit_json,
     find_record,
+    flow_configs,
     settings_of,
 )
 
@@ -29,14 +32,18 @@ def run(
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
     pathspec: Optional[str] = PATHSPEC,
-    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: this machine's; for --pathspec, the one it ran on)."),
+    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: the step's: this machine's, "
+                                       "or the one a remote step runs on; for --pathspec, the one it ran on)."),
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
+    config: Optional[List[str]] = CONFIGS,   # NAME=PATH: see cli.PAIRS
+    config_value: Optional[List[str]] = CONFIG_VALUES,
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
     chosen = check_archs(settings, [arch])[0] if arch else None
-    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root), pathspec)
+    record = find_record(settings, flow_file, step, alias, chosen, python, settings.open_store(root), pathspec,
+                         flow_configs(config, config_value))
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
         "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,

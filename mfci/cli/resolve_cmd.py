@@ -9,6 +9,7 @@ from ..alias import Alias, publish_alias
 from ..envfile import Selection, read_environment_file
 from ..errors import UsageError, WorkError
 from ..objects import EnvRef
+from ..resolve import ChannelUnreachable
 from ..spec import build_spec, step_pythons
 from ..status import Status
 from ..warm import Warmer, WarmMode
@@ -83,7 +84,11 @@ def run(
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
         except WorkError as error:
             envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": None, "status": "failed"})
-            errors.append({"file": str(path), "step": None, "message": f"{target}: {error}"})
+            # A channel that cannot be reached is said once, not once per arch.
+            shared = isinstance(error, ChannelUnreachable)
+            entry = {"file": str(path), "step": None, "message": str(error) if shared else f"{target}: {error}"}
+            if entry not in errors:
+                errors.append(entry)
             reporter.advance(f"failed   {target:13} {spec.spec_id[:12]} {path}")
     reporter.close()
     if not dry_run:

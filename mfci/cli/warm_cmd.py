@@ -7,7 +7,10 @@ import typer
 from ..warm import Warmer, WarmMode
 from ._common import (
     ARCHS,
+    CONFIG_VALUES,
+    CONFIGS,
     DRY_RUN,
+    EXCLUDES,
     JOBS,
     JSON,
     PATHS,
@@ -32,6 +35,9 @@ def run(
     python: Optional[List[str]] = PYTHONS,
     root: Optional[str] = ROOT,
     jobs: int = JOBS,
+    exclude: Optional[List[str]] = EXCLUDES,
+    config: Optional[List[str]] = CONFIGS,   # NAME=PATH: see cli.PAIRS
+    config_value: Optional[List[str]] = CONFIG_VALUES,
     shard: Optional[str] = typer.Option(
         None, "--shard", metavar="I/N", help="Only shard I of N of the (spec, arch) work list, for a "
         "matrix of N jobs; the manifest then waits for `mfci manifest merge`."),
@@ -41,7 +47,7 @@ def run(
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
-    options, known = flow_options(settings, paths, arch, python, jobs, shard)
+    options, known = flow_options(settings, paths, arch, python, jobs, shard, exclude, config, config_value)
     store = settings.open_store(root)
     if not dry_run:
         store.ensure_writable()

@@ -14,9 +14,9 @@ from ..indexes import TOOL_INDEX_VARIABLES, IndexConfig
 from ..io.http import Downloader
 from ..pythons import KnownPythons, known_pythons
 from ..spec import EnvSpec
-from .base import Preferences, ResolutionFailed, Resolver
+from .base import ChannelUnreachable, Preferences, ResolutionFailed, Resolver
 
-__all__ = ["Preferences", "ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
+__all__ = ["ChannelUnreachable", "Preferences", "ResolutionFailed", "Resolver", "Resolvers", "ResolverSettings"]
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,12 @@ class ResolverSettings:
 class Resolvers:
     """Each resolver made on first use, then shared by every spec of the run."""
 
-    def __init__(self, settings: ResolverSettings, local, downloader: Downloader, known: KnownPythons | None = None):
+    def __init__(self, settings: ResolverSettings, local, downloader: Downloader, builds,
+                 known: KnownPythons | None = None):
         self.settings = settings
-        self.local = local              # LocalPackages: where wheels built from sdists are kept
+        self.local = local              # LocalPackages: direct-URL files learnt while resolving are kept
         self.downloader = downloader
+        self.builds = builds            # SourceBuilds: wheels built from source distributions
         self.known = known              # uv's CPython builds, when the command listed them already
         self._pypi = self._conda = self._interpreters = None
 
@@ -60,7 +62,7 @@ class Resolvers:
             else:
                 from .pypi_uv import UvResolver
 
-                self._pypi = UvResolver(self.settings, self.local, self.downloader)
+                self._pypi = UvResolver(self.settings, self.builds, self.local, self.downloader)
         return self._pypi
 
     def conda(self):

@@ -28,6 +28,11 @@ class Preferences:
         return [p for p in self.packages if p.kind == kind and canonicalize_name(p.name) not in self.upgrade]
 
 
+class ChannelUnreachable(ResolutionFailed):
+    """A conda channel could not be read: the cause of every resolution that uses it, to
+    report once (the message names the channel, not the spec or arch)."""
+
+
 class Resolver(Protocol):
     name: str
 

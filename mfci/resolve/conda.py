@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
 from pathlib import Path
 
 from ..io.process import one_line
@@ -10,7 +12,11 @@ from ..record import PackageFile
 from ..secrets import scrub
 from ..spec import EnvSpec, python_match_spec
 from ..urls import package_key
-from .base import Preferences, ResolutionFailed
+from .base import ChannelUnreachable, Preferences, ResolutionFailed
+
+# rattler's account of a failed fetch: "error sending request for url (URL)" then its causes.
+FETCH_FAILED = re.compile(r"for url \((?P<url>[^)\s]+)\)")
+GENERIC_CAUSES = ("client error (Connect)", "client error (SendRequest)")
 
 
 def virtual_packages(system: dict) -> list:
@@ -48,6 +54,8 @@ class RattlerResolver:
         self.conda_config = conda_config  # .condarc: where a channel name lives
         self.credentials = credentials    # auth.Credentials: the same as downloads use
         self.cache_dir = cache_dir
+        self.unreachable: dict[str, ChannelUnreachable] = {}   # channel -> why, for the rest of the run
+        self._lock = threading.Lock()
 
     def sources(self, channels: tuple[str, ...]) -> list[str]:
         """Where the spec's channels (scrubbed, as ids hold them) are fetched from: as
@@ -79,12 +87,38 @@ class RattlerResolver:
                 virtual_packages=virtual_packages(spec.system),
             )
 
+        with self._lock:
+            known = next((self.unreachable[c] for c in spec.channels if c in self.unreachable), None)
+        if known is not None:
+            raise known  # tried once this run: not again for every spec and arch
         try:
             return asyncio.run(solve())
         except SolverError as error:
             raise ResolutionFailed("cannot be satisfied: " + one_line(str(error))) from None
         except Exception as error:  # channel unreachable, bad repodata: rattler's own types
-            raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
+            unreachable = self._unreachable(spec, str(error))
+            if unreachable is None:
+                raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
+            raise unreachable from None
+
+    def _unreachable(self, spec: EnvSpec, text: str) -> ChannelUnreachable | None:
+        """The channel a fetch failed for, remembered with why (its first and last cause)."""
+        import rattler
+
+        found = FETCH_FAILED.search(text)
+        if found is None:
+            return None
+        for channel in spec.channels:
+            bases = [str(rattler.Channel(url).base_url) for url in self.sources((channel,))]
+            base = next((b for b in bases if scrub(found["url"]).startswith(scrub(b))), None)
+            if base is not None:
+                causes = [line.strip().removeprefix("Caused by:").strip() for line in text.splitlines()[1:]]
+                causes = [c for c in causes if c and c not in GENERIC_CAUSES] or [one_line(text)]
+                reason = causes[0] + (f" ({causes[-1]})" if len(causes) > 1 else "")
+                error = ChannelUnreachable(f"conda channel {scrub(base.rstrip('/'))} unreachable: {one_line(reason)}")
+                with self._lock:
+                    return self.unreachable.setdefault(channel, error)
+        return None
 
     def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
         return [conda_package(record) for record in self.solve(spec, arch, prefer)]

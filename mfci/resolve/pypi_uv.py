@@ -1,16 +1,21 @@
 """PyPI resolution with `uv pip compile` for a foreign platform, read from pylock.toml.
 
-Wheels only, as a foreign platform needs; a requirement that has only a source
-distribution is built into a wheel here, and used on an arch only if the built wheel
-fits it (a pure-Python one fits all). uv gets the run's indexes through its environment
-(never on its command line, where `ps` shows credentials) and no configuration of its
-own, so that resolution and downloads use the same indexes."""
+Wheels only, as a foreign platform needs. When no wheel of a requirement fits a target,
+the index is asked what wheels do exist: wheels for the target's platform that need a
+newer OS than the target's floor are one line saying so (nothing is built: a build here
+would not run there either); a requirement published as source only is built into a
+wheel here (`builds`, once per store), and used on an arch only if the built wheel fits
+it (a pure-Python one fits all); for this machine's own arch, a version without a wheel
+for its python or platform is built too. uv gets the run's indexes through its
+environment (never on its command line, where `ps` shows credentials) and no
+configuration of its own, so that resolution and downloads use the same indexes. An
+environment file's own options (indexes, constraints, hashes, [tool.uv.sources]) and a
+previous resolution to stay close to (--upgrade-package) shape the same call."""
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 import threading
 import time
@@ -18,7 +23,10 @@ from functools import partial
 from pathlib import Path
 
 import tomllib
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
+from ..arch import current_arch
 from ..io.files import sha256_of
 from ..io.http import Downloader
 from ..io.process import Completed, run, uv_binary
@@ -27,7 +35,14 @@ from ..secrets import scrub
 from ..spec import EnvSpec, PypiOptions
 from ..urls import filename, package_key
 from .base import Preferences, ResolutionFailed, check_hashes
-from .targets import PyPITarget, best_wheel, current_arch_tags, pypi_target
+from .builds import SourceBuilds
+from .targets import (
+    PyPITarget,
+    best_wheel,
+    current_arch_tags,
+    no_wheel_fits,
+    pypi_target,
+)
 
 NO_WHEELS = re.compile(r"Wheels are required for `([^`]+)`")
 BUILD_ATTEMPTS = 5
@@ -50,12 +65,11 @@ def _staggered(command: list[str], **kwargs) -> Completed:
 class UvResolver:
     name = "uv"
 
-    def __init__(self, settings, local, downloader: Downloader):
+    def __init__(self, settings, builds: SourceBuilds, local, downloader: Downloader):
         self.settings = settings            # ResolverSettings
-        self.local = local                  # LocalPackages: where wheels built from sdists are kept
+        self.builds = builds                # wheels built from source distributions
+        self.local = local                  # LocalPackages: direct-URL files learnt here are kept
         self.downloader = downloader
-        self.builds: dict[str, list[PackageFile]] = {}   # sdist sha256 -> wheels built from it
-        self._builds_lock = threading.Lock()
 
     def _tool_environment(self, options: PypiOptions) -> dict:
         """uv's environment: the run's indexes under the file's own options, credentials in."""
@@ -114,10 +128,12 @@ class UvResolver:
                 done = _staggered(self.command(target, requirements_file, output, constraints_file, sdist_only, upgrade),
                                   timeout=self.settings.tool_timeout, what=f"resolving for {arch}",
                                   env=self._environment(target, options), cwd=scratch)
-                missing = NO_WHEELS.findall(done.stderr)
-                if done.ok or not missing or set(missing) <= set(sdist_only):
+                missing = [name for name in NO_WHEELS.findall(done.stderr) if name not in sdist_only]
+                if done.ok or not missing:
                     break
-                sdist_only += [name for name in missing if name not in sdist_only]
+                for name in missing:
+                    self._check_buildable(name, requirements, target, options)
+                sdist_only += missing
             if not done.ok:
                 raise ResolutionFailed(done.error_text())
             lock = tomllib.loads(output.read_text())
@@ -175,50 +191,58 @@ class UvResolver:
             return hashed
         return package(sha256=wheel["hashes"]["sha256"], size=wheel.get("size"))
 
-    def _built(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
-        """A source-only requirement built into a wheel on this machine, for the target's
-        python, used only where the built wheel fits the target."""
-        from ..arch import current_arch
+    def _check_buildable(self, name: str, requirements: list[str], target: PyPITarget, options: PypiOptions) -> None:
+        """A requirement without a wheel for the target may be built from source here only
+        when the index has no wheel of it at all, or when the target is this machine's arch
+        and none of its wheels is for this python or platform; otherwise ResolutionFailed
+        saying which wheels exist."""
+        version, wheels = self._published_wheels(name, requirements, target, options)
+        if not wheels:
+            return   # published as source only
+        floor_too_new, message = no_wheel_fits(name, version, wheels, target)
+        if floor_too_new or target.arch != current_arch():
+            raise ResolutionFailed(message)
 
-        sdist = entry["sdist"]
-        digest = sdist.get("hashes", {}).get("sha256")
-        name = f"{entry['name']} {entry.get('version', '')}"
-        with self._builds_lock:
-            fitting = [w for w in self.builds.get(digest, []) if best_wheel(target, [w.filename], built_here=True)]
-        if fitting:
-            return fitting[0]
-        with tempfile.TemporaryDirectory(prefix="mfci-build-") as scratch:
-            archive = Path(scratch, filename(sdist["url"]))
-            self.downloader.fetch(sdist["url"], archive, sdist.get("size"), archive.name)
-            if digest is None:   # a direct URL given without a hash
-                digest = sha256_of(archive)
-            elif sha256_of(archive) != digest:
-                raise ResolutionFailed(f"{archive.name}: sha256 does not match the index")
-            out = Path(scratch, "out")
-            built = run([uv_binary(), "build", "--wheel", "--no-config", "--quiet", "--python", target.python,
-                         "--out-dir", str(out), str(archive)],
-                        timeout=self.settings.tool_timeout, what=f"building {name} from source",
-                        env=self._tool_environment(options), cwd=scratch)
-            wheel = next(out.glob("*.whl"), None) if out.is_dir() else None
-            if not built.ok or wheel is None:
-                raise ResolutionFailed(f"{name} has only a source distribution and building it for python "
-                                       f"{target.python} failed: {built.error_text()}")
-            if best_wheel(target, [wheel.name], built_here=True) is None:
-                where = "this arch" if target.arch == current_arch() else target.arch
-                raise ResolutionFailed(f"{name} has only a source distribution; it builds as {wheel.name} "
-                                       f"here ({', '.join(current_arch_tags())}), which cannot run on {where} "
-                                       f"with python {target.python}")
-            package = PackageFile(
-                name=entry["name"], version=str(entry.get("version", "")), kind="pypi",
-                url=scrub(sdist["url"]), filename=wheel.name, sha256=sha256_of(wheel), size=wheel.stat().st_size,
-                key=f"{package_key('pypi', sdist['url'])}.built/{sha256_of(wheel)}/{wheel.name}",
-            )
+    def _published_wheels(self, name: str, requirements: list[str], target: PyPITarget,
+                          options: PypiOptions) -> tuple[str, list[str]]:
+        """The version of a requirement the index offers for the target's python on any
+        platform (the newest its specifier admits), and that version's wheels."""
+        wanted = next((line for line in requirements if _name(line) == canonicalize_name(name)), name)
+        with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
+            Path(scratch, "wanted.in").write_text(wanted + "\n")
+            done = _staggered([uv_binary(), "pip", "compile", "wanted.in", "--no-config", "--universal", "--no-deps",
+                               "--python-version", target.python, "--only-binary", ":all:", "--no-header",
+                               "--quiet", "-o", "pylock.toml"],
+                              timeout=self.settings.tool_timeout, what=f"listing the wheels of {name}",
+                              env=self._environment(target, options), cwd=scratch)
+            if not done.ok:
+                return "", []
+            lock = tomllib.loads(Path(scratch, "pylock.toml").read_text())
+        entry = next((e for e in lock.get("packages", []) if canonicalize_name(e["name"]) == canonicalize_name(name)), {})
+        return str(entry.get("version", "")), [filename(wheel["url"]) for wheel in entry.get("wheels", [])]
+
+    def _built(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
+        """A requirement published as source only: the wheel built from it on this machine
+        (once per store), used where it fits the target."""
+        name, version, sdist = entry["name"], str(entry.get("version", "")), entry["sdist"]
+        if not sdist.get("hashes", {}).get("sha256"):   # a direct URL given without a hash: learn it
             with self.local.staging() as staged:
-                shutil.copyfile(wheel, staged)
-                self.local.adopt(staged, package)
-        with self._builds_lock:
-            self.builds.setdefault(digest, []).append(package)
+                self.downloader.fetch(sdist["url"], staged, None, filename(sdist["url"]))
+                sdist = {**sdist, "hashes": {"sha256": sha256_of(staged)}}
+        package = self.builds.wheel(name, version, sdist, target.python, self._tool_environment(options))
+        if best_wheel(target, [package.filename], built_here=True) is None:
+            where = "this arch" if target.arch == current_arch() else target.arch
+            raise ResolutionFailed(f"{name} {version} has only a source distribution; it builds as {package.filename} "
+                                   f"here ({', '.join(current_arch_tags())}), which cannot run on {where} "
+                                   f"with python {target.python}")
         return package
+
+
+def _name(requirement: str) -> str:
+    try:
+        return canonicalize_name(Requirement(requirement).name)
+    except ValueError:
+        return ""
 
 
 def _preferences(packages: list[PackageFile]) -> str:

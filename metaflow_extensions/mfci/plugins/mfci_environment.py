@@ -59,10 +59,11 @@ class MfciCondaEnvironment(CondaEnvironment):
 
         from .seed_request import request_of
         from .serving import MFCI, notice, seed_installed
+        from .step_request import steps_in_order
 
         if seed_installed():
             echo(notice(MFCI))
-        for step in self.flow:
+        for step in steps_in_order(self.flow):
             if only_steps and step.name not in only_steps:
                 continue
             request = request_of(self, step)

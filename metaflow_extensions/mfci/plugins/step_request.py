@@ -59,3 +59,10 @@ def step_request(environment, step):
         "gpu": gpu,
         "remote_arch": remote_arch(step),
     }
+
+
+def steps_in_order(flow):
+    """The flow's steps in its graph's order (start first, as `show` lists them), not the
+    alphabetical order iterating a flow gives."""
+    order = {name: index for index, name in enumerate(getattr(flow._graph, "sorted_nodes", ()))}
+    return sorted(flow, key=lambda step: order.get(step.name, len(order)))
