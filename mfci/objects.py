@@ -56,6 +56,7 @@ class Pointer:
     env_id: str
     resolved_by: str = ""
     resolved_at: str = ""
+    note: str = ""           # the record's: why its arch was resolved alone
 
     def newer_than(self, other: "Pointer | None") -> bool:
         """Whether this pointer may replace `other`: only a later resolution moves a pointer
@@ -66,12 +67,13 @@ class Pointer:
 
     def to_json(self) -> dict:
         return {"format": OBJECT_FORMAT, "env_id": self.env_id, "resolved_by": self.resolved_by,
-                "resolved_at": self.resolved_at}
+                "resolved_at": self.resolved_at, **({"note": self.note} if self.note else {})}
 
     @classmethod
     def from_json(cls, data) -> "Pointer":
         data = _dict(data, "pointer")
-        return cls(_env_id(data.get("env_id")), str(data.get("resolved_by") or ""), str(data.get("resolved_at") or ""))
+        return cls(_env_id(data.get("env_id")), str(data.get("resolved_by") or ""), str(data.get("resolved_at") or ""),
+                   str(data.get("note") or ""))
 
 
 @dataclass(frozen=True)

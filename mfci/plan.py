@@ -28,6 +28,7 @@ class Row:
     resolved_at: str | None = None
     size: int | None = None       # bytes of the environment's package files, when resolved here
     seconds: float | None = None  # time this resolution took, when resolved here
+    note: str | None = None       # resolved for its arch alone, when the others share an answer: why
     reference: EnvRecord | None = None  # a step using a named environment: the one it names
 
     def to_json(self) -> dict:
@@ -44,6 +45,7 @@ class Row:
             "status": str(self.status),
             "size": self.size,
             "seconds": self.seconds,
+            **({"note": self.note} if self.note else {}),
         }
 
 

@@ -45,7 +45,7 @@ def update_object(store: Store, key: str, parse: Callable[[object], T], change: 
 def publish_record(store: Store, layout: Layout, record: EnvRecord) -> None:
     store.create(layout.record(record.spec_id, record.arch, record.env_id), record.to_bytes())
     faults.checkpoint("record-published")
-    pointer = Pointer(record.env_id, record.resolved_by, record.resolved_at)
+    pointer = Pointer(record.env_id, record.resolved_by, record.resolved_at, record.note)
     for key in (layout.latest(record.spec_id, record.arch),
                 layout.user_pointer(record.spec_id, record.arch, record.resolved_by)):
         update_object(store, key, Pointer.from_json, lambda old: pointer if pointer.newer_than(old) else None)

@@ -124,6 +124,7 @@ class EnvRecord:
     resolver: str = ""
     resolved_by: str = ""
     resolved_at: str = ""
+    note: str = ""          # why this arch's answer is not the one its other archs share
 
     @property
     def env_id(self) -> str:
@@ -141,6 +142,7 @@ class EnvRecord:
             "resolver": self.resolver,
             "resolved_by": self.resolved_by,
             "resolved_at": self.resolved_at,
+            **({"note": self.note} if self.note else {}),
         }
 
     def to_bytes(self) -> bytes:
@@ -164,6 +166,7 @@ class EnvRecord:
             resolver=_text(data, "resolver", required=False),
             resolved_by=_text(data, "resolved_by", required=False),
             resolved_at=_text(data, "resolved_at", required=False),
+            note=_text(data, "note", required=False),
         )
         if data.get("env_id") not in (None, record.env_id):
             raise ValueError(f"record {data.get('env_id')} does not match its own packages")

@@ -143,6 +143,10 @@ class SpecInputs:
     channels: tuple[str, ...] = ("conda-forge",)  # configured conda channels
 
 
+# The virtual packages every arch has a value of its own for.
+ARCH_VIRTUAL_PACKAGES = ("__glibc", "__osx", "__unix", "__linux", "__archspec")
+
+
 @dataclass(frozen=True)
 class EnvSpec:
     python: str                       # X.Y or X.Y.Z: the interpreter this spec is resolved for
@@ -159,6 +163,15 @@ class EnvSpec:
         if self.conda and self.pypi:
             return "mixed"
         return "conda" if self.conda else "pypi"
+
+    @property
+    def family_id(self) -> str:
+        """What the specs of one environment share across archs (all but the virtual
+        packages that come with the arch: a GPU step's __cuda stays): the specs one
+        universal resolution can answer together."""
+        system = {k: v for k, v in self.system.items() if k not in ARCH_VIRTUAL_PACKAGES}
+        shared = {**self.canonical(), "system": system}
+        return hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
 
     def canonical(self) -> dict:
         return {

@@ -35,6 +35,7 @@ from .publish import (
 from .pythons import KnownPythons
 from .record import EnvRecord
 from .resolve import ChannelUnreachable, Preferences, Resolvers, ResolverSettings
+from .resolve.base import resolve_alone, resolve_archs
 from .resolve.builds import SourceBuilds
 from .shard import Shard
 from .spec import EnvSpec, StepRequirement, build_spec
@@ -69,10 +70,11 @@ class Outcome:
     resolved_at: str | None
     size: int | None = None       # resolved here: bytes of the environment's package files
     seconds: float | None = None  # resolved here: how long resolving and storing took
+    note: str | None = None       # resolved here for its arch alone: why
 
     @classmethod
     def hit(cls, pointer: Pointer) -> "Outcome":
-        return cls(Status.HIT, pointer.env_id, pointer.resolved_by, pointer.resolved_at)
+        return cls(Status.HIT, pointer.env_id, pointer.resolved_by, pointer.resolved_at, note=pointer.note or None)
 
 
 class Warmer:
@@ -109,25 +111,62 @@ class Warmer:
         self.resolvers = self._given_resolvers or Resolvers(tools, local, downloader, builds, self.known)
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
-        """A published (spec, arch) is a hit (one small read); else resolve, store, publish.
-        --refresh resolves again; --upgrade-package re-resolves a published environment
-        that holds the package, preferring its other versions."""
+        """One spec for one arch (`resolve`, a launch): see `warm_archs`."""
+        outcome = self.warm_archs({arch: spec}, jobs)[arch]
+        if isinstance(outcome, WorkError):
+            raise outcome
+        return outcome
+
+    def warm_archs(self, specs: dict[str, EnvSpec], jobs: int) -> dict[str, Outcome | WorkError]:
+        """One environment on several archs. A published (spec, arch) is a hit (one small
+        read); the others are resolved together (one universal resolution where the
+        resolver has one), stored and published, each arch failing on its own. --refresh
+        resolves again; --upgrade-package re-resolves a published environment that holds
+        the package, preferring its other versions (each arch alone)."""
         started, started_at = time.monotonic(), now()
-        pointer = None if self.mode.refresh else published(self.store, self.layout, self.settings.policy,
-                                                            spec.spec_id, arch)
-        prefer = self._preferences(spec, arch, pointer) if pointer and self.mode.upgrade else None
-        if pointer and prefer is None:
-            return Outcome.hit(pointer)
-        if self.mode.dry_run:
-            return Outcome(Status.WOULD_RESOLVE, pointer.env_id if pointer else None, None, None)
-        resolver = self.resolvers.for_spec(spec)
-        files = self.cache.store_all(resolver.resolve(spec, arch, prefer), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
-        # Stamped with when the resolution started: a pointer only moves to a later one.
-        record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
-                           resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)
-        publish_record(self.store, self.layout, record)
-        return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
-                       size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
+        outcomes: dict[str, Outcome | WorkError] = {}
+        pending, preferences = {}, {}
+        for arch, spec in specs.items():
+            pointer = None if self.mode.refresh else published(self.store, self.layout, self.settings.policy,
+                                                                spec.spec_id, arch)
+            prefer = self._preferences(spec, arch, pointer) if pointer and self.mode.upgrade else None
+            if pointer and prefer is None:
+                outcomes[arch] = Outcome.hit(pointer)
+            elif self.mode.dry_run:
+                outcomes[arch] = Outcome(Status.WOULD_RESOLVE, pointer.env_id if pointer else None, None, None)
+            else:
+                pending[arch] = spec
+                if prefer:
+                    preferences[arch] = prefer
+        if not pending:
+            return outcomes
+        resolver = self.resolvers.for_spec(next(iter(pending.values())))
+        if preferences:
+            answers = {arch: resolve_alone(resolver, spec, arch, prefer=preferences.get(arch))
+                       for arch, spec in pending.items()}
+        else:
+            answers = resolve_archs(resolver, pending)
+
+        def publish(arch: str) -> Outcome | WorkError:
+            answer, spec = answers[arch], pending[arch]
+            if answer.error:
+                return answer.error
+            try:
+                files = self.cache.store_all(list(answer.files), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
+                # Stamped with when the resolution started: a pointer only moves to a later one.
+                record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
+                                   resolver=resolver.name, resolved_by=self.user, resolved_at=started_at,
+                                   note=answer.note)
+                publish_record(self.store, self.layout, record)
+            except WorkError as error:
+                return error
+            return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
+                           size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1),
+                           note=record.note or None)
+
+        # Each arch's own files download alongside the others'; files they share, once.
+        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
+            return outcomes | dict(zip(pending, pool.map(publish, pending)))
 
     def _preferences(self, spec: EnvSpec, arch: str, pointer: Pointer) -> Preferences | None:
         """The published resolution to stay close to, when it holds a package to upgrade."""
@@ -154,21 +193,26 @@ class Warmer:
         # With several pythons warmed, each line says which one.
         several = len({spec.python for spec in work.values()}) > 1
 
-        def one(key: tuple[str, str]) -> None:
-            spec, (spec_id, arch) = work[key], key
-            target = f"{arch:13} python {spec.python:7}" if several else f"{arch:13}"
+        def one(family: dict[str, EnvSpec]) -> None:
             try:
-                rows = plan.settle(spec_id, arch, **asdict(self.warm_one(spec, arch, options.jobs)))
-                self.progress.advance(f"{rows[0].status:8} {target} {spec_id[:12]} {_names(rows)}")
-            except WorkError as error:  # a configuration error (UsageError) stops everything
-                with self._lock:
-                    rows = plan.fail(spec_id, arch, str(error),
-                                     cause="(conda channel)" if isinstance(error, ChannelUnreachable) else None)
-                self.progress.advance(f"failed   {target} {spec_id[:12]} {_names(rows)}")
+                outcomes = self.warm_archs(family, options.jobs)
+            except WorkError as error:  # the resolver itself is unusable; a UsageError stops everything
+                outcomes = {arch: error for arch in family}
+            for arch, outcome in outcomes.items():
+                spec = family[arch]
+                target = f"{arch:13} python {spec.python:7}" if several else f"{arch:13}"
+                if isinstance(outcome, WorkError):
+                    with self._lock:
+                        rows = plan.fail(spec.spec_id, arch, str(outcome),
+                                         cause="(conda channel)" if isinstance(outcome, ChannelUnreachable) else None)
+                    self.progress.advance(f"failed   {target} {spec.spec_id[:12]} {_names(rows)}")
+                    continue
+                rows = plan.settle(spec.spec_id, arch, **asdict(outcome))
+                self.progress.advance(f"{rows[0].status:8} {target} {spec.spec_id[:12]} {_names(rows)}")
 
         if self.mode.dry_run:  # nothing is resolved or written: no installers, no manifest
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-                list(pool.map(one, sorted(work)))
+                list(pool.map(one, families(work)))
             return plan
         # Resolutions run `jobs` at a time; each also downloads in parallel. The installers
         # (tens of MB for a cold store) download meanwhile rather than after.
@@ -177,7 +221,7 @@ class Warmer:
             archs = sorted(set(options.archs) | {arch for _, arch in plan.specs})
             installers = side.submit(self.publish_installers, archs, list(plan.specs.values()), options.jobs)
             with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-                list(pool.map(one, sorted(work)))
+                list(pool.map(one, families(work)))
             for line in check_consumers(plan, self.store, self.settings, options.jobs):
                 self.progress.note(line)
             plan.errors += installers.result()
@@ -227,6 +271,26 @@ class Warmer:
         if not shard.whole:
             return publish_manifest_part(self.store, self.layout, repository, ref, shard, entries)
         return merge_manifest(self.store, self.layout, repository, ref, entries) if entries else None
+
+
+def families(work: dict[tuple[str, str], EnvSpec]) -> list[dict[str, EnvSpec]]:
+    """The pairs to warm as environments: the archs of one PyPI environment together (one
+    universal resolution answers them), every other pair on its own (conda solves per arch)."""
+    grouped: list[dict[str, EnvSpec]] = []
+    by_family: dict[str, list[dict[str, EnvSpec]]] = {}
+    for (_, arch), spec in sorted(work.items()):
+        if spec.kind != "pypi":
+            grouped.append({arch: spec})
+            continue
+        # Two specs of one family on one arch (a GPU step's and a CPU step's): two families.
+        candidates = by_family.setdefault(spec.family_id, [])
+        family = next((f for f in candidates if arch not in f), None)
+        if family is None:
+            family = {}
+            candidates.append(family)
+            grouped.append(family)
+        family[arch] = spec
+    return grouped
 
 
 def _names(rows) -> str:

@@ -46,7 +46,7 @@ def run(
                          flow_configs(config, config_value))
     data = {
         "spec_id": record.spec_id, "env_id": record.env_id, "arch": record.arch, "python": record.python,
-        "resolved_by": record.resolved_by, "resolved_at": record.resolved_at,
+        "resolved_by": record.resolved_by, "resolved_at": record.resolved_at, "note": record.note or None,
         "packages": [{"name": p.name, "version": p.version, "url": p.url, "sha256": p.sha256, "kind": p.kind}
                      for p in record.packages],
     }
@@ -55,5 +55,7 @@ def run(
         return
     print(f"{record.env_id}  {record.arch}  python {record.python}  spec {record.spec_id[:12]}  "
           f"by {record.resolved_by} at {record.resolved_at}")
+    if record.note:
+        print(f"  note: {record.note}")
     for package in record.packages:
         print(f"  {package.name}=={package.version}  {package.filename}")

@@ -39,16 +39,18 @@ def run(ctx: typer.Context, root: Optional[str] = ROOT, as_json: bool = JSON) ->
     if not entries:
         print(f"nothing published in {store.url} yet; run `mfci warm`")
         return
-    rows = [[_cell(entry, column) for column in COLUMNS] for entry in entries]
+    # An arch resolved alone (its versions may differ from its other archs'): say why.
+    columns = COLUMNS + (("note",) if any(entry.get("note") for entry in entries) else ())
+    rows = [[_cell(entry, column) for column in columns] for entry in entries]
     if not sys.stdout.isatty():  # logs and pipes: plain aligned columns, nothing cut
-        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(COLUMNS)]
-        for row in [list(COLUMNS), *rows]:
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+        for row in [list(columns), *rows]:
             print("  ".join(value.ljust(width) for value, width in zip(row, widths)).rstrip())
         return
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(*COLUMNS, title=store.url)
+    table = Table(*columns, title=store.url)
     for row in rows:
         table.add_row(*row)
     Console().print(table)

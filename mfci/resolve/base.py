@@ -39,6 +39,35 @@ class Resolver(Protocol):
     def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]: ...
 
 
+@dataclass(frozen=True)
+class ArchResolution:
+    """One arch's answer when an environment's archs are resolved together: its files or
+    why it failed, and `note`, when it did not get the answer the others share."""
+
+    files: tuple[PackageFile, ...] = ()
+    error: WorkError | None = None
+    note: str = ""
+
+    def plus(self, package: PackageFile) -> "ArchResolution":
+        return self if self.error else ArchResolution((*self.files, package), None, self.note)
+
+
+def resolve_alone(resolver: Resolver, spec: EnvSpec, arch: str, note: str = "",
+                  prefer: Preferences | None = None) -> ArchResolution:
+    try:
+        return ArchResolution(tuple(resolver.resolve(spec, arch, prefer)), note=note)
+    except WorkError as error:
+        return ArchResolution(error=error, note=note)
+
+
+def resolve_archs(resolver: Resolver, specs: dict[str, EnvSpec]) -> dict[str, ArchResolution]:
+    """Every arch of one environment: together when the resolver can, else one by one."""
+    together = getattr(resolver, "resolve_archs", None)
+    if together is not None and len(specs) > 1:
+        return together(specs)
+    return {arch: resolve_alone(resolver, spec, arch) for arch, spec in specs.items()}
+
+
 def check_hashes(files: list[PackageFile], options: PypiOptions) -> None:
     """An environment file's `--hash` options: each named package must resolve to a file
     with one of its hashes (pip's hash-checking mode, applied to what was resolved)."""

@@ -17,6 +17,8 @@ from .base import ChannelUnreachable, Preferences, ResolutionFailed
 # rattler's account of a failed fetch: "error sending request for url (URL)" then its causes.
 FETCH_FAILED = re.compile(r"for url \((?P<url>[^)\s]+)\)")
 GENERIC_CAUSES = ("client error (Connect)", "client error (SendRequest)")
+# The shared gateway's answer to solves that waited on a fetch another solve made, and it failed.
+COALESCED = "a coalesced request failed"
 
 
 def virtual_packages(system: dict) -> list:
@@ -56,6 +58,17 @@ class RattlerResolver:
         self.cache_dir = cache_dir
         self.unreachable: dict[str, ChannelUnreachable] = {}   # channel -> why, for the rest of the run
         self._lock = threading.Lock()
+        self._gateway = None
+
+    def gateway(self):
+        """The run's one gateway: each channel's repodata fetched once per subdir, then
+        shared by every solve (rattler caches what it fetched in the gateway)."""
+        import rattler
+
+        with self._lock:
+            if self._gateway is None:
+                self._gateway = rattler.Gateway(cache_dir=str(self.cache_dir))
+            return self._gateway
 
     def sources(self, channels: tuple[str, ...]) -> list[str]:
         """Where the spec's channels (scrubbed, as ids hold them) are fetched from: as
@@ -71,7 +84,7 @@ class RattlerResolver:
         platforms = [arch, "noarch"]
 
         async def solve():
-            gateway = rattler.Gateway(cache_dir=str(self.cache_dir))
+            gateway = self.gateway()
             locked = []
             kept = {p.filename: p for p in prefer.kept("conda")} if prefer else {}
             if kept:  # the previous resolution's records: rattler prefers them
@@ -87,19 +100,22 @@ class RattlerResolver:
                 virtual_packages=virtual_packages(spec.system),
             )
 
-        with self._lock:
-            known = next((self.unreachable[c] for c in spec.channels if c in self.unreachable), None)
-        if known is not None:
-            raise known  # tried once this run: not again for every spec and arch
-        try:
-            return asyncio.run(solve())
-        except SolverError as error:
-            raise ResolutionFailed("cannot be satisfied: " + one_line(str(error))) from None
-        except Exception as error:  # channel unreachable, bad repodata: rattler's own types
-            unreachable = self._unreachable(spec, str(error))
-            if unreachable is None:
-                raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
-            raise unreachable from None
+        for attempt in range(2):
+            with self._lock:
+                known = next((self.unreachable[c] for c in spec.channels if c in self.unreachable), None)
+            if known is not None:
+                raise known  # tried once this run: not again for every spec and arch
+            try:
+                return asyncio.run(solve())
+            except SolverError as error:
+                raise ResolutionFailed("cannot be satisfied: " + one_line(str(error))) from None
+            except Exception as error:  # channel unreachable, bad repodata: rattler's own types
+                if COALESCED in str(error) and attempt == 0:
+                    continue  # another solve's fetch of the same repodata failed: learn its cause
+                unreachable = self._unreachable(spec, str(error))
+                if unreachable is None:
+                    raise ResolutionFailed(f"conda solve failed: {one_line(str(error))}") from None
+                raise unreachable from None
 
     def _unreachable(self, spec: EnvSpec, text: str) -> ChannelUnreachable | None:
         """The channel a fetch failed for, remembered with why (its first and last cause)."""

@@ -25,7 +25,7 @@ from ..record import SHA256, PackageFile
 from ..secrets import scrub
 from ..spec import EnvSpec
 from ..urls import filename
-from .base import Preferences, ResolutionFailed, Resolver
+from .base import ArchResolution, Preferences, ResolutionFailed, Resolver, resolve_archs
 
 # Where uv publishes the list built into each of its versions (the source of its binary's copy).
 UV_BUILT_IN_LIST = "https://raw.githubusercontent.com/astral-sh/uv/{version}/crates/uv-python/download-metadata.json"
@@ -107,3 +107,14 @@ class WithInterpreter:
     def resolve(self, spec: EnvSpec, arch: str, prefer: Preferences | None = None) -> list[PackageFile]:
         interpreter = self.interpreters.interpreter(spec.python, arch)   # fails fast, before resolving
         return [*self.resolver.resolve(spec, arch, prefer), interpreter]
+
+    def resolve_archs(self, specs: dict[str, EnvSpec]) -> dict[str, ArchResolution]:
+        interpreters, answers = {}, {}
+        for arch, spec in specs.items():
+            try:
+                interpreters[arch] = self.interpreters.interpreter(spec.python, arch)
+            except ResolutionFailed as error:
+                answers[arch] = ArchResolution(error=error)
+        rest = {arch: spec for arch, spec in specs.items() if arch in interpreters}
+        resolved = resolve_archs(self.resolver, rest) if rest else {}
+        return answers | {arch: answer.plus(interpreters[arch]) for arch, answer in resolved.items()}

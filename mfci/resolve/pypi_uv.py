@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -25,16 +26,23 @@ from pathlib import Path
 import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from ..arch import current_arch
 from ..io.files import sha256_of
 from ..io.http import Downloader
-from ..io.process import Completed, run, uv_binary
+from ..io.process import Completed, one_line, run, uv_binary
 from ..record import PackageFile
 from ..secrets import scrub
 from ..spec import EnvSpec, PypiOptions
 from ..urls import filename, package_key
-from .base import Preferences, ResolutionFailed, check_hashes
+from .base import (
+    ArchResolution,
+    Preferences,
+    ResolutionFailed,
+    check_hashes,
+    resolve_alone,
+)
 from .builds import SourceBuilds
 from .targets import (
     PyPITarget,
@@ -43,6 +51,7 @@ from .targets import (
     no_wheel_fits,
     pypi_target,
 )
+from .universal import apart, for_arch, project, shared_pins, split_versions
 
 NO_WHEELS = re.compile(r"Wheels are required for `([^`]+)`")
 BUILD_ATTEMPTS = 5
@@ -149,16 +158,62 @@ class UvResolver:
             path = scratch / "requirements.in"
             path.write_text("\n".join(requirements) + "\n")
             return path
-        credentials = self.downloader.credentials
-        lines = ["[project]", 'name = "mfci-environment"', 'version = "0"',
-                 f"dependencies = {json.dumps(requirements)}", "", "[tool.uv.sources]"]
-        lines += [f"{json.dumps(name)} = {{ index = {json.dumps(index)} }}" for name, index in options.sources]
-        for name, url in options.named_indexes:
-            lines += ["", "[[tool.uv.index]]", f"name = {json.dumps(name)}",
-                      f"url = {json.dumps(credentials.for_tool(url))}", "explicit = true"]
         path = scratch / "pyproject.toml"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(project(requirements, sources=options.sources, named_indexes=self._named_indexes(options)))
         return path
+
+    def _named_indexes(self, options: PypiOptions) -> list[tuple[str, str]]:
+        credentials = self.downloader.credentials
+        return [(name, credentials.for_tool(url)) for name, url in options.named_indexes]
+
+    def resolve_archs(self, specs: dict[str, EnvSpec]) -> dict[str, ArchResolution]:
+        """Every arch of one environment from one universal resolution, so that all get the
+        same versions; an arch that cannot use them (no wheel of that version for its
+        platform, OS floor or python) is resolved alone, and its answer says why."""
+        spec = next(iter(specs.values()))
+        try:
+            lock = self._universal(spec, list(specs))
+        except ResolutionFailed as error:
+            why = f"resolved per arch: no universal resolution ({one_line(str(error))})"
+            return {arch: resolve_alone(self, each, arch, why) for arch, each in specs.items()}
+        split = split_versions(lock, specs)
+        if split:  # uv forked (a version lacks some arch's wheels): the version every arch has, if one does
+            try:
+                lock = self._universal(spec, list(specs), shared_pins(split))
+                split = split_versions(lock, specs)
+            except ResolutionFailed:
+                pass
+        notes = apart(split)
+        answers = {}
+        for arch, each in specs.items():
+            target = pypi_target(arch, each.python, each.system)
+            try:
+                files = [self._package(entry, target, each.pypi_options) for entry in for_arch(lock, arch, each.python)]
+                check_hashes(files, each.pypi_options)
+                answers[arch] = ArchResolution(tuple(files), note=notes.get(arch, ""))
+            except ResolutionFailed as error:
+                answers[arch] = resolve_alone(self, each, arch, f"resolved for {arch} alone: {one_line(str(error))}")
+        return answers
+
+    def _universal(self, spec: EnvSpec, archs: list[str], pins: list[str] = ()) -> dict:
+        """uv's universal lock of the spec for the archs (under extra constraints `pins`),
+        exported as a pylock.toml (with each package's marker)."""
+        options = spec.pypi_options
+        floor = min(spec.python, f"{sys.version_info[0]}.{sys.version_info[1]}", key=Version)
+        text = project(list(spec.pypi), spec.python, archs, ".".join(floor.split(".")[:2]),
+                       [*options.constraints, *pins], options.sources, self._named_indexes(options))
+        environment = {**self._tool_environment(options), "UV_PYTHON_DOWNLOADS": "never"}
+        with tempfile.TemporaryDirectory(prefix="mfci-uv-") as scratch:
+            Path(scratch, "pyproject.toml").write_text(text)
+            for command, what in (
+                (["lock", "--python", sys.executable], f"resolving for {', '.join(archs)}"),
+                (["export", "--frozen", "--format", "pylock.toml", "-o", "pylock.toml"], "exporting the resolution"),
+            ):
+                done = _staggered([uv_binary(), *command, "--no-config", "--quiet"], timeout=self.settings.tool_timeout,
+                                  what=what, env=environment, cwd=scratch)
+                if not done.ok:
+                    raise ResolutionFailed(done.error_text())
+            return tomllib.loads(Path(scratch, "pylock.toml").read_text())
 
     def _package(self, entry: dict, target: PyPITarget, options: PypiOptions) -> PackageFile:
         wheels = {filename(wheel["url"]): wheel for wheel in entry.get("wheels", [])}
@@ -175,9 +230,7 @@ class UvResolver:
                                    "index files; build it into a wheel and serve it from an index or --find-links")
         chosen = best_wheel(target, list(wheels))
         if chosen is None:
-            raise ResolutionFailed(
-                f"{entry['name']} {entry.get('version', '')}: no wheel for {target.arch} python {target.python}"
-            )
+            raise ResolutionFailed(no_wheel_fits(entry["name"], str(entry.get("version", "")), list(wheels), target)[1])
         wheel = wheels[chosen]
         package = partial(PackageFile, name=entry["name"], version=str(entry.get("version", "")), kind="pypi",
                           url=scrub(wheel["url"]), filename=chosen, key=package_key("pypi", wheel["url"]))
