@@ -120,11 +120,33 @@ class MfciCondaStepDecorator(SeedArguments, CondaStepDecorator):
 
             enter_environment(meta, run_id, step_name, task_id, retry_count)
 
+    def runtime_init(self, flow, graph, package, run_id):
+        settings = getattr(self.environment, "_settings", None)   # mfci serves this run
+        if self.disabled or settings is None or type(self)._metaflow_home is not None:
+            return super().runtime_init(flow, graph, package, run_id)
+        from mfci.task_home import kept_home
+
+        try:
+            home, variables = kept_home(package, self.environment, settings().cache_dir / "task-homes")
+        except (AttributeError, ImportError):   # a Metaflow whose code package differs: its own way
+            return super().runtime_init(flow, graph, package, run_id)
+        type(self)._metaflow_home, type(self)._addl_env_vars = _KeptHome(home), variables
+
     def runtime_task_created(self, task_datastore, task_id, split_index, input_paths, is_cloned, ubf_context):
         if not self.disabled and hasattr(self.environment, "place_at_exec"):
             # A step whose named environment is looked up when its task starts: now.
             self.environment.place_at_exec(self.step, task_id, input_paths, self.datastore)
         super().runtime_task_created(task_datastore, task_id, split_index, input_paths, is_cloned, ubf_context)
+
+
+class _KeptHome:
+    """What Metaflow's decorator expects of its temporary folder, for one mfci keeps."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def cleanup(self):
+        pass
 
 
 class MfciCondaFlowDecorator(SeedArguments, CondaFlowDecorator):
