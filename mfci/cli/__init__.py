@@ -39,8 +39,18 @@ app = typer.Typer(
 state = {"debug": False}
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from .. import __version__
+
+        print(f"mfci {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print mfci's version and exit.")) -> None:
     from ..config import Settings
 
     state["debug"] = debug
