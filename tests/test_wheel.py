@@ -1,5 +1,6 @@
 """An install that works as written: `python -m build` makes an sdist and a wheel (from the
-sdist, as CI does), and the wheel, installed into a fresh venv the way README says, runs
+sdist, as CI does), and the wheel with an extra, given to the action as `mfci-source` (its
+install script: a fresh venv, `pip install '<wheel>[s3]'`, as README says), runs
 `mfci --version` and loads its Metaflow extension on `import metaflow`."""
 
 import os
@@ -38,12 +39,17 @@ def test_wheel_and_sdist_build_and_the_wheel_runs_in_a_fresh_venv(tmp_path):
     for needed in ("pyproject.toml", "README.md", "mfci/cli/__init__.py", "metaflow_extensions/mfci/plugins/mfextinit_mfci.py"):
         assert f"mfci-{__version__}/{needed}" in names
 
-    venv = tmp_path / "venv"
-    subprocess.run([uv_binary(), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    python = venv / "bin" / "python"
-    installed = subprocess.run([uv_binary(), "pip", "install", "--quiet", "--python", str(python), f"{wheel}[s3]"],
-                               capture_output=True, text=True)
-    assert installed.returncode == 0, installed.stderr
+    runner = tmp_path / "runner"
+    runner.mkdir()
+    github = {"RUNNER_TEMP": str(runner), "GITHUB_ACTION_PATH": str(REPO), "GITHUB_PATH": str(runner / "path"),
+              "GITHUB_OUTPUT": str(runner / "output"), "MFCI_BASE_PYTHON": sys._base_executable,
+              "MFCI_SOURCE": f"{wheel}[s3]"}
+    installed = subprocess.run(["bash", str(REPO / "action" / "install.sh")], capture_output=True, text=True,
+                               env={**os.environ, **github})
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    python = Path((runner / "output").read_text().strip().removeprefix("python="))
+    venv = python.parent.parent
+    assert (runner / "path").read_text().strip() == str(venv / "bin")
     version = subprocess.run([venv / "bin" / "mfci", "--version"], capture_output=True, text=True)
     assert version.stdout.strip() == f"mfci {__version__}", version.stderr
     loaded = subprocess.run([python, "-c", EXTENSION_LOADS], capture_output=True, text=True, cwd=tmp_path)
