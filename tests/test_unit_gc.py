@@ -6,12 +6,13 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from memory_store import MemoryStore
 
 from mfci.alias import Alias, publish_alias
 from mfci.gc import GcOptions, collect
 from mfci.layout import Layout
-from mfci.objects import EnvRef, InstallerPointer
+from mfci.objects import EnvRef, InstallerPointer, MalformedObject
 from mfci.publish import merge_manifest, publish_manifest_part, publish_record
 from mfci.record import EnvRecord, PackageFile
 from mfci.shard import Shard
@@ -146,3 +147,14 @@ def test_the_last_k_manifests_per_repository_keep_their_environments():
     for record in commits[2:]:
         assert keys_of(record) <= set(store.objects)
     assert verify(store, LAYOUT).violations == []
+
+
+def test_a_malformed_object_stops_gc_before_anything_is_removed():
+    store = MemoryStore()
+    stale = publish(store, "attrs", package("attrs", "23.1.0"))
+    store.objects[LAYOUT.alias("team/etl", "v1")] = b'{"format": 2, "envs": {}}'
+    age_everything(store)
+    snapshot = dict(store.objects)
+    with pytest.raises(MalformedObject, match="v1.json is not a valid alias"):
+        collect(store, LAYOUT, KEEP_NOTHING_BY_AGE)
+    assert store.objects == snapshot and keys_of(stale) <= set(store.objects)

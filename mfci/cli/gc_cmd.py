@@ -5,7 +5,7 @@ from typing import Optional
 import typer
 
 from ..gc import PHASES, GcOptions, collect
-from ._common import JOBS, JSON, ROOT, emit_json, say, settings_of
+from ._common import JSON, ROOT, emit_json, say, settings_of
 
 NAME = "gc"
 HELP = ("Remove the records, pointers and package files that no alias, pointer or recent manifest reaches "
@@ -23,7 +23,7 @@ def run(
     grace: float = typer.Option(3600, "--grace", min=0, metavar="SECONDS",
                                 help="Never remove an object younger than this (a warm may be publishing it)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be removed; remove nothing."),
-    jobs: int = JOBS,
+    jobs: int = typer.Option(8, "--jobs", "-j", min=1, help="Parallel deletions within a phase."),
     as_json: bool = JSON,
 ) -> None:
     settings = settings_of(ctx)
@@ -33,7 +33,8 @@ def run(
     options = GcOptions(keep_manifests, keep_days, grace, dry_run, jobs)
     report = collect(store, settings.layout, options, note=say)
     verb = "would remove" if dry_run else "removed"
-    counts = ", ".join(f"{len(report.removed[kind])} {kind}s" for kind in PHASES)
+    counts = ", ".join(f"{len(report.removed[kind])} {kind}{'' if len(report.removed[kind]) == 1 else 's'}"
+                       for kind in PHASES)
     say(f"mfci gc: {verb} {counts}; {_size(report.bytes_freed)} {'would be ' if dry_run else ''}freed, "
         f"{report.kept} objects kept in {store.url}")
     if as_json:
