@@ -12,9 +12,11 @@ from ._common import (
     ALIAS,
     CONFIG_VALUES,
     CONFIGS,
+    PATHSPEC,
     PYTHON,
     ROOT,
     STEP,
+    STEP_ARCH,
     check_archs,
     find_record,
     flow_configs,
@@ -23,7 +25,7 @@ from ._common import (
 )
 
 NAME = "export"
-HELP = ("Write a step's (or an alias's) environment as a lock file other tools install: pylock.toml, "
+HELP = ("Write a step's (an alias's, a run's step's) environment as a lock file other tools install: pylock.toml, "
         "requirements (pip --require-hashes), conda-explicit or conda-lock.")
 
 
@@ -32,8 +34,8 @@ def run(
     flow_file: Optional[Path] = typer.Argument(None, help="The flow file."),
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
-    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: the step's: this machine's, "
-                                       "or the one a remote step runs on)."),
+    pathspec: Optional[str] = PATHSPEC,
+    arch: Optional[str] = STEP_ARCH,
     fmt: str = typer.Option(..., "--format", metavar="|".join(FORMATS), help="The lock format."),
     store_urls: bool = typer.Option(False, "--store-urls", help="Name every file by its object in the store "
                                     "(file:// for a local store, s3://, gs:// or Azure's https:// URL) instead "
@@ -49,7 +51,7 @@ def run(
     settings = settings_of(ctx)
     store = settings.open_store(root)
     chosen = check_archs(settings, [arch])[0] if arch else None
-    record = find_record(settings, flow_file, step, alias, chosen, python, store, None,
+    record = find_record(settings, flow_file, step, alias, chosen, python, store, pathspec,
                          flow_configs(config, config_value))
     files = locate(record, lambda package: store.object_url(settings.layout.package(package.key)), store_urls)
     text = render(record, fmt, files)
