@@ -99,9 +99,10 @@ class Collector:
 
     def run(self) -> GcReport:
         layout = self.layout
+        self.note(f"mfci gc: listing {self.store.url}")
         entries = {entry.key: entry for entry in self.store.entries("")}
         envs = [e for k, e in entries.items() if k.startswith(layout.envs + "/")]
-        records = {k: e for k, e in ((e.key, e) for e in envs) if RECORD.fullmatch(self._envs(k))}
+        records = {e.key: e for e in envs if RECORD.fullmatch(self._envs(e.key))}
         pointers = {e.key: e for e in envs if POINTER.fullmatch(self._envs(e.key))}
         aliases = [e.key for e in envs if ALIAS.fullmatch(self._envs(e.key))]
         installers = [k for k in entries if k.startswith(layout.installers + "/")

@@ -58,6 +58,9 @@ def run(
     if output is None:
         print(text, end="")
         return
-    atomic_write(output, text.encode())
+    try:
+        atomic_write(output, text.encode())
+    except OSError as error:
+        raise UsageError(f"cannot write {output}: {error.strerror or error}") from None
     say(f"mfci export: {len(files)} packages of environment {record.env_id[:12]} ({record.arch}) as {fmt} "
         f"to {output}")
