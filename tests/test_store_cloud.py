@@ -8,7 +8,10 @@ import threading
 
 import pytest
 from conftest import emulators, mfci, settings
-from store_contract import check_create_only_and_compare_and_swap
+from store_contract import (
+    check_create_only_and_compare_and_swap,
+    check_delete_and_entries,
+)
 
 from mfci.errors import UsageError, WorkError
 from mfci.publish import update_object
@@ -27,6 +30,10 @@ def test_create_only_and_compare_and_swap(cloud):
     store = settings().open_store()
     assert store.url == cloud.root
     check_create_only_and_compare_and_swap(store)
+
+
+def test_delete_and_listing_with_times(cloud):
+    check_delete_and_entries(settings().open_store())
 
 
 def test_large_files_go_in_parts_and_come_back_whole(cloud, tmp_path):

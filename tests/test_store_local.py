@@ -3,7 +3,10 @@
 import threading
 
 import pytest
-from store_contract import check_create_only_and_compare_and_swap
+from store_contract import (
+    check_create_only_and_compare_and_swap,
+    check_delete_and_entries,
+)
 
 from mfci.publish import update_object
 from mfci.store import open_store
@@ -15,6 +18,10 @@ def update_json(store, key, change):
 
 def test_create_only_and_compare_and_swap(tmp_path):
     check_create_only_and_compare_and_swap(open_store((tmp_path / "s").as_uri()))
+
+
+def test_delete_and_listing_with_times(tmp_path):
+    check_delete_and_entries(open_store(str(tmp_path / "s")))
 
 
 def test_concurrent_updates_lose_nothing(tmp_path):

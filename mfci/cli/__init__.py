@@ -19,6 +19,8 @@ from . import (
     check_cmd,
     config_cmd,
     create_cmd,
+    export_cmd,
+    gc_cmd,
     import_cmd,
     lookup_cmd,
     manifest_cmd,
@@ -37,8 +39,18 @@ app = typer.Typer(
 state = {"debug": False}
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from .. import __version__
+
+        print(f"mfci {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors.")) -> None:
+def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print mfci's version and exit.")) -> None:
     from ..config import Settings
 
     state["debug"] = debug
@@ -47,7 +59,7 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
 
 
 for module in (warm_cmd, check_cmd, resolve_cmd, alias_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd,
-               import_cmd, config_cmd):
+               export_cmd, gc_cmd, import_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
 app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)
 

@@ -147,6 +147,9 @@ STEP = typer.Option(None, "--step", help="The step name (with FLOW_FILE).")
 ALIAS = typer.Option(None, "--alias", help="A named environment NAME[:TAG] instead of a flow's step.")
 PATHSPEC = typer.Option(None, "--pathspec", help="FLOW/RUN/STEP: the environment that step of a run ran in "
                         "(its task's conda_env_id metadata, read with Metaflow's client).")
+# The arch of one environment (lookup, export): by default the one it is used on.
+STEP_ARCH = typer.Option(None, "--arch", help="Arch (default: the step's: this machine's, or the one a remote "
+                         "step runs on; for --pathspec, the one it ran on).")
 
 
 def find_record(settings: Settings, flow_file: Path | None, step: str | None, alias: str | None, arch: str | None,

@@ -14,6 +14,7 @@ from ._common import (
     PYTHON,
     ROOT,
     STEP,
+    STEP_ARCH,
     check_archs,
     emit_json,
     find_record,
@@ -32,8 +33,7 @@ def run(
     step: Optional[str] = STEP,
     alias: Optional[str] = ALIAS,
     pathspec: Optional[str] = PATHSPEC,
-    arch: Optional[str] = typer.Option(None, "--arch", help="Arch (default: the step's: this machine's, "
-                                       "or the one a remote step runs on; for --pathspec, the one it ran on)."),
+    arch: Optional[str] = STEP_ARCH,
     python: Optional[str] = PYTHON,
     root: Optional[str] = ROOT,
     config: Optional[List[str]] = CONFIGS,   # NAME=PATH: see cli.PAIRS

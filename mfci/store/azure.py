@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError
-from .base import StoreSettings, Versioned
+from .base import Entry, StoreSettings, Versioned
 from .cloud import (
     ABSENT,
     ATTEMPTS,
@@ -94,8 +94,16 @@ class AzureStore(CloudStore):
         with open(destination, "wb") as target:
             downloader.readinto(target)
 
-    def _names(self, prefix: str) -> Iterator[str]:
-        yield from self.container.list_blob_names(name_starts_with=prefix)
+    def _entries(self, prefix: str) -> Iterator[Entry]:
+        for blob in self.container.list_blobs(name_starts_with=prefix):
+            yield Entry(blob.name, blob.size or 0, blob.last_modified)
+
+    def _remove(self, name: str) -> None:
+        self.container.delete_blob(name)
+
+    def object_url(self, key: str) -> str:
+        # azure:// is mfci's own spelling; Azure's tools take the blob's https URL.
+        return self.container.get_blob_client(self._name(key)).url
 
     def _failure(self, error: Exception) -> Failure | None:
         from azure.core import exceptions as azure

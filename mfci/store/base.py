@@ -2,13 +2,15 @@
 
 Immutable objects (package files, environment records) are written create-only;
 objects updated in place (pointers, manifests) by compare-and-swap on a version
-token. Listing exists for `show` and maintenance only: the lookup path never lists.
+token. Listing and deleting exist for `show` and maintenance (`verify`, `gc`) only: the
+lookup path never lists, and nothing but `gc` deletes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -41,6 +43,15 @@ class VersionConflict(Exception):
 class Versioned:
     data: bytes
     version: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A listed object: its key, size in bytes and last modification (UTC)."""
+
+    key: str
+    size: int
+    modified: datetime
 
 
 class Store(ABC):
@@ -78,8 +89,20 @@ class Store(ABC):
         """Copy the object to a local file; ObjectMissing when absent."""
 
     @abstractmethod
+    def entries(self, prefix: str) -> Iterator[Entry]:
+        """The objects under a prefix, sorted by key (for maintenance, never for lookups)."""
+
     def list(self, prefix: str) -> Iterator[str]:
         """Keys under a prefix (for show and maintenance, never for lookups)."""
+        return (entry.key for entry in self.entries(prefix))
+
+    @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing when it is already gone (only `gc` deletes)."""
+
+    def object_url(self, key: str) -> str:
+        """Where the object lives, as a URL the backend's own tools read."""
+        return f"{self.url}/{key}"
 
     def ensure_writable(self) -> None:
         """Before a command that writes: exit 2 when the root cannot be written at all.

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import enum
 from abc import abstractmethod
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 from urllib.parse import urlsplit
 
 from ..errors import UsageError, WorkError
 from ..urls import safe_relative_path
-from .base import ObjectMissing, Store, StoreSettings, VersionConflict, Versioned
+from .base import Entry, ObjectMissing, Store, StoreSettings, VersionConflict, Versioned
 
 # Tries per request (the first included) and the longest wait between two. With the
 # per-request timeout (StoreSettings.timeout) this bounds every store call: a hung
@@ -95,7 +96,11 @@ class CloudStore(Store):
     def _download(self, name: str, destination: Path) -> None: ...
 
     @abstractmethod
-    def _names(self, prefix: str) -> Iterator[str]: ...
+    def _entries(self, prefix: str) -> Iterator[Entry]:
+        """The objects whose full names start with prefix (keys are full names here)."""
+
+    @abstractmethod
+    def _remove(self, name: str) -> None: ...
 
     @abstractmethod
     def _failure(self, error: Exception) -> Failure | None:
@@ -175,11 +180,17 @@ class CloudStore(Store):
     def download(self, key: str, destination: Path) -> None:
         self._call("download", key, lambda: self._download(self._name(key), destination))
 
-    def list(self, prefix: str) -> Iterator[str]:
+    def entries(self, prefix: str) -> Iterator[Entry]:
         start = self._name(prefix) + "/" if prefix else (f"{self.prefix}/" if self.prefix else "")
         try:
-            names = self._call("list", prefix, lambda: list(self._names(start)))
+            found = self._call("list", prefix, lambda: list(self._entries(start)))
         except ObjectMissing:  # listing answers "not found" only for the bucket itself
             raise self._no_bucket() from None
         cut = len(self.prefix) + 1 if self.prefix else 0
-        yield from sorted(name[cut:] for name in names)
+        yield from sorted((replace(entry, key=entry.key[cut:]) for entry in found), key=lambda entry: entry.key)
+
+    def delete(self, key: str) -> None:
+        try:
+            self._call("delete", key, lambda: self._remove(self._name(key)))
+        except ObjectMissing:
+            pass  # already gone: what was asked

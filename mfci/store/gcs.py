@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError
-from .base import StoreSettings, Versioned
+from .base import Entry, StoreSettings, Versioned
 from .cloud import (
     ABSENT,
     ATTEMPTS,
@@ -83,9 +83,12 @@ class GCSStore(CloudStore):
         self.bucket_handle.blob(name).download_to_filename(str(destination), retry=self.retry,
                                                          timeout=self.timeout)
 
-    def _names(self, prefix: str) -> Iterator[str]:
+    def _entries(self, prefix: str) -> Iterator[Entry]:
         for blob in self.client.list_blobs(self.bucket, prefix=prefix, retry=self.retry, timeout=self.timeout):
-            yield blob.name
+            yield Entry(blob.name, blob.size or 0, blob.updated)
+
+    def _remove(self, name: str) -> None:
+        self.bucket_handle.blob(name).delete(retry=self.retry, timeout=self.timeout)
 
     def _failure(self, error: Exception) -> Failure | None:
         import google.auth.exceptions

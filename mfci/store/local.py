@@ -15,13 +15,14 @@ import os
 import shutil
 import tempfile
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from ..errors import UsageError, WorkError
 from ..io.locks import FileLock
 from ..urls import safe_relative_path
-from .base import ObjectMissing, Store, VersionConflict, Versioned
+from .base import Entry, ObjectMissing, Store, VersionConflict, Versioned
 
 LOCKS_FOLDER = ".locks"
 STAGING_PREFIX = ".tmp-"
@@ -81,20 +82,31 @@ class LocalStore(Store):
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    def object_url(self, key: str) -> str:
+        return self._path(key).as_uri()
+
     def download(self, key: str, destination: Path) -> None:
         path = self._path(key)
         with self._io("read", key):
             shutil.copyfile(path, destination)
 
-    def list(self, prefix: str) -> Iterator[str]:
+    def entries(self, prefix: str) -> Iterator[Entry]:
         base = self.root / prefix if prefix else self.root
         if not base.is_dir():
             return
         for path in sorted(base.rglob("*")):
-            if path.is_file() and not path.name.startswith(STAGING_PREFIX):
-                relative = path.relative_to(self.root).as_posix()
-                if not relative.startswith(LOCKS_FOLDER + "/"):
-                    yield relative
+            if path.name.startswith(STAGING_PREFIX):
+                continue
+            relative = path.relative_to(self.root).as_posix()
+            if relative.startswith(LOCKS_FOLDER + "/"):
+                continue
+            try:
+                if not path.is_file():
+                    continue
+                status = path.stat()
+            except FileNotFoundError:  # removed since it was listed
+                continue
+            yield Entry(relative, status.st_size, datetime.fromtimestamp(status.st_mtime, timezone.utc))
 
     # --- writes --------------------------------------------------------------------
 
@@ -147,6 +159,16 @@ class LocalStore(Store):
 
     def create_from_file(self, key: str, path: Path) -> bool:
         return self._create(key, lambda staged: shutil.copyfile(path, staged))
+
+    def delete(self, key: str) -> None:
+        # Empty folders stay: removing one could pull it from under a writer that has
+        # just made it for its staging file.
+        path = self._path(key)
+        try:
+            with self._io("delete", key):
+                path.unlink(missing_ok=True)
+        except ObjectMissing:
+            pass
 
     def replace(self, key: str, data: bytes, version: str | None) -> None:
         with self._lock(key):

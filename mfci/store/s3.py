@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from .base import StoreSettings, Versioned
+from .base import Entry, StoreSettings, Versioned
 from .cloud import (
     ABSENT,
     ATTEMPTS,
@@ -80,10 +80,13 @@ class S3Store(CloudStore):
     def _download(self, name: str, destination: Path) -> None:
         self.client.download_file(self.bucket, name, str(destination), Config=self.transfers)
 
-    def _names(self, prefix: str) -> Iterator[str]:
+    def _entries(self, prefix: str) -> Iterator[Entry]:
         for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for item in page.get("Contents", []):
-                yield item["Key"]
+                yield Entry(item["Key"], item["Size"], item["LastModified"])
+
+    def _remove(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=name)
 
     def _failure(self, error: Exception) -> Failure | None:
         from boto3.exceptions import S3UploadFailedError

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .base import ObjectMissing, Store, Versioned
+from .base import Entry, ObjectMissing, Store, Versioned
 
 
 def traced(store: Store, trace: Callable[[str], None] | None) -> Store:
@@ -49,8 +49,14 @@ class TracedStore(Store):
     def replace(self, key: str, data: bytes, version: str | None) -> None:
         self.store.replace(key, data, version)
 
-    def list(self, prefix: str) -> Iterator[str]:
-        return self.store.list(prefix)
+    def entries(self, prefix: str) -> Iterator[Entry]:
+        return self.store.entries(prefix)
+
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+
+    def object_url(self, key: str) -> str:
+        return self.store.object_url(key)
 
     def ensure_writable(self) -> None:
         self.store.ensure_writable()
