@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import tomllib
 from packaging.markers import InvalidMarker, Marker
 from packaging.utils import canonicalize_name
 

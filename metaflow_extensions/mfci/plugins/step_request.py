@@ -68,6 +68,7 @@ def uv_request(step, project, datastore_type):
     """A step of a flow run with --environment=uv: the project's lock and python, and the
     packages Metaflow's own uv bootstrap adds for the datastore."""
     from metaflow.metaflow_config import get_pinned_conda_libs
+
     from mfci.uvlock import project_python
 
     return {
