@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import mfci, mfci_json, run_flow, write_flow
+from test_bootstrap import bootstrap_in_a_bare_worker
 
 from mfci.io.process import uv_binary
 
@@ -48,11 +49,16 @@ def uv(project: Path, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def uv_project(folder: Path) -> Path:
-    """A uv project the way `uv init` + `uv add` leave one, its flow in a subfolder."""
+def locked_project(folder: Path) -> None:
+    """A uv project the way `uv init` + `uv add` leave one."""
     folder.mkdir(parents=True)
     (folder / "pyproject.toml").write_text(PYPROJECT)
     uv(folder, "lock")
+
+
+def uv_project(folder: Path) -> Path:
+    """The project with its flow in a subfolder."""
+    locked_project(folder)
     return write_flow(folder / "flows", "hello_uv", FLOW)
 
 
@@ -84,6 +90,9 @@ def test_uv_project_runs_from_the_store_and_a_changed_lock_is_warmed_again(tmp_p
     # `check` and `show` cover uv flows like the others.
     checked, report = mfci_json("check", "project", "--arch", "linux-64")
     assert checked.returncode == 0 and {e["status"] for e in report["envs"]} == {"hit"}, checked.stderr
+    shown, listed = mfci_json("show")
+    assert {(e["flow"], e["step"], e["env_id"]) for e in listed["envs"]} == {
+        ("HelloUvFlow", e["step"], e["env_id"]) for e in out["envs"]}
 
     # The lock changes (a real upgrade, down to 1.16): warmed again; unchanged: a hit.
     uv(tmp_path / "project", "lock", "--upgrade-package", "six<1.17")
@@ -107,3 +116,13 @@ def test_a_lock_out_of_date_with_its_pyproject_is_one_error_and_nothing_is_publi
     assert done.returncode == 1 and len(errors) == 1, done.stderr
     assert str(pyproject) in errors[0] and "needs to be updated" in errors[0]
     assert "Traceback" not in done.stderr and not (store_root / "envs").exists()
+    checked = mfci("check", "project", "--arch", "linux-64")
+    assert checked.returncode == 1 and errors[0] in checked.stderr
+
+
+def test_remote_uv_step_bootstraps_from_the_store_in_a_bare_worker(tmp_path):
+    """A remote task of a uv project: the same bare worker as @pypi's (no uv, no mfci, no
+    index), its environment, interpreter and uv from the store."""
+    locked_project(tmp_path / "project")
+    remote = bootstrap_in_a_bare_worker(tmp_path, "", "1.17.0", {}, environment="uv")
+    assert not any("metaflow.plugins.uv.bootstrap" in line for line in remote["lines"])
