@@ -165,6 +165,11 @@ def project_python(project: UvProject) -> str | None:
     return read_lock(project.lock).requires_python or None
 
 
+def project_request(request: dict, project: UvProject) -> dict:
+    """A step's uv request (the extension's step_request.uv_request) for the project."""
+    return {**request, "uv_project": project.to_json(), "python": project_python(project)}
+
+
 def stale_lock(project: UvProject, environment: dict, timeout: float) -> str | None:
     """uv's own answer when the lock is out of date with its pyproject (`uv lock --check`),
     else None."""

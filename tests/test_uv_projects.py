@@ -51,7 +51,7 @@ def uv(project: Path, *args: str) -> None:
 
 def locked_project(folder: Path) -> None:
     """A uv project the way `uv init` + `uv add` leave one."""
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(PYPROJECT)
     uv(folder, "lock")
 
@@ -108,7 +108,10 @@ def test_uv_project_runs_from_the_store_and_a_changed_lock_is_warmed_again(tmp_p
 
 
 def test_a_lock_out_of_date_with_its_pyproject_is_one_error_and_nothing_is_published(tmp_path, store_root):
-    uv_project(tmp_path / "project")
+    write_flow(tmp_path / "project" / "flows", "hello_uv", FLOW)
+    done, out = mfci_json("warm", "project", "--arch", "linux-64")   # no uv project yet: nothing to warm
+    assert done.returncode == 0 and {e["status"] for e in out["envs"]} == {"skipped"}, done.stderr
+    locked_project(tmp_path / "project")   # found now, though the flow itself did not change
     pyproject = tmp_path / "project" / "pyproject.toml"
     pyproject.write_text(PYPROJECT.replace('"six>=1.15"', '"six>=1.15", "toolz"'))
     done = mfci("warm", "project", "--arch", "linux-64")

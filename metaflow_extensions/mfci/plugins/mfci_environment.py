@@ -176,7 +176,7 @@ class MfciUvEnvironment(MfciCondaEnvironment):
 
     def _request(self, step):
         from mfci.errors import MfciError
-        from mfci.uvlock import find_project
+        from mfci.uvlock import find_project, project_request
 
         from .step_request import uv_request
 
@@ -185,7 +185,7 @@ class MfciUvEnvironment(MfciCondaEnvironment):
             raise CondaEnvironmentException(
                 f"mfci: --environment=uv needs a pyproject.toml and a uv.lock in {os.getcwd()} or a folder above it")
         try:
-            return uv_request(step, project, self.datastore_type)
+            return project_request(uv_request(step, self.datastore_type), project)
         except MfciError as error:  # the lock cannot be read
             raise CondaEnvironmentException(f"mfci: {error}")
 

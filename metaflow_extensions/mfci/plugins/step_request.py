@@ -64,19 +64,16 @@ def _gpu(step):
     )
 
 
-def uv_request(step, project, datastore_type):
-    """A step of a flow run with --environment=uv: the project's lock and python, and the
-    packages Metaflow's own uv bootstrap adds for the datastore."""
+def uv_request(step, datastore_type):
+    """A step of a flow run with --environment=uv, but for its project (mfci.uvlock.
+    project_request adds it): the packages Metaflow's own uv bootstrap adds for the
+    datastore, and where the step runs."""
     from metaflow.metaflow_config import get_pinned_conda_libs
-
-    from mfci.uvlock import project_python
 
     return {
         "uses_environment": True,
         "declared": True,
-        "uv_project": project.to_json(),
         "pypi": dict(get_pinned_conda_libs(None, datastore_type)),
-        "python": project_python(project),
         "gpu": _gpu(step),
         "remote_arch": remote_arch(step),
     }
