@@ -121,6 +121,11 @@ def test_a_lock_out_of_date_with_its_pyproject_is_one_error_and_nothing_is_publi
     assert "Traceback" not in done.stderr and not (store_root / "envs").exists()
     checked = mfci("check", "project", "--arch", "linux-64")
     assert checked.returncode == 1 and errors[0] in checked.stderr
+    # Nor does a launch resolve it (without strict mode, an unwarmed lock is resolved at launch).
+    launched = run_flow(tmp_path / "project" / "flows" / "hello_uv.py", "--environment=uv", "run")
+    output = launched.stdout + launched.stderr
+    assert launched.returncode != 0 and "needs to be updated" in output and "Traceback" not in output
+    assert not (store_root / "envs").exists()
 
 
 def test_remote_uv_step_bootstraps_from_the_store_in_a_bare_worker(tmp_path):
