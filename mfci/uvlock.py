@@ -62,7 +62,6 @@ class Wanted:
     version: str
     source: dict
     wheels: tuple[dict, ...]   # {url, hash, size} as the lock gives them
-    sdist: dict | None
 
 
 @dataclass(frozen=True)
@@ -98,8 +97,7 @@ class UvLock:
                 chosen[key] = chosen.get(key, set()) | wanted
                 queue.append((target, frozenset(chosen[key])))
         by_key = {_identity(p): p for p in self.packages}
-        return [Wanted(p["name"], str(p.get("version", "")), p.get("source", {}), tuple(p.get("wheels", [])),
-                       p.get("sdist"))
+        return [Wanted(p["name"], str(p.get("version", "")), p.get("source", {}), tuple(p.get("wheels", [])))
                 for p in (by_key[key] for key in sorted(chosen))
                 if p not in roots and canonicalize_name(p["name"]) not in NOT_INSTALLED]
 
