@@ -16,7 +16,7 @@ if serving() == MFCI:
     STEP_DECORATORS_DESC = [
         ("conda", ".seed_decorators.MfciCondaStepDecorator"),
         ("pypi", ".seed_decorators.MfciPyPIStepDecorator"),
-        ("mfci_uv", ".seed_decorators.UvStepDecorator"),
+        ("mfci_uv", ".uv_task.UvStepDecorator"),
         ("pip", ".seed_decorators.PipStepDecorator"),
         ("named_env", ".seed_decorators.NamedEnvStepDecorator"),
         ("sys_packages", ".seed_decorators.SysPackagesStepDecorator"),

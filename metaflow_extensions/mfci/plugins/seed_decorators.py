@@ -127,18 +127,6 @@ class MfciCondaStepDecorator(SeedArguments, CondaStepDecorator):
         super().runtime_task_created(task_datastore, task_id, split_index, input_paths, is_cloned, ubf_context)
 
 
-class UvStepDecorator(MfciCondaStepDecorator):
-    """Attached to every step under --environment=uv (never written by hand): a local task
-    runs on the interpreter of the environment mfci built for the project's lock, with
-    Metaflow's code on its path, and records which environment that was, as @conda does."""
-
-    name = "mfci_uv"
-
-    def step_init(self, flow, graph, step, decos, environment, flow_datastore, logger):
-        self.flow, self.step, self.environment, self.datastore = flow, step, environment, flow_datastore
-        self.disabled = False
-
-
 class MfciCondaFlowDecorator(SeedArguments, CondaFlowDecorator):
     __doc__ = CondaFlowDecorator.__doc__
     defaults = {**CondaFlowDecorator.defaults, **CONDA_ARGUMENTS}
