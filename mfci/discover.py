@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Mapping
 
 from .discovery_cache import DiscoveryCache, dependency_digests
+from .errors import WorkError
 from .io.files import read_json_file
 from .io.process import ToolFailed, ToolTimedOut, run
 from .scan import find_flow_files
 from .secrets import is_secret_variable, scrub
 from .spec import StepRequirement
+from .uvlock import find_project, project_request
 
 # Metaflow's remote decorators refuse the local datastore when a flow loads (@batch: s3;
 # @kubernetes: s3, azure or gs). Such a flow only ever runs with a cloud datastore, so it
@@ -178,8 +180,18 @@ def _report(display: str, data: dict) -> FlowReport:
         return FlowReport(display, error=data.get("error"), needs_datastore=data["needs_datastore"])
     flow, steps = data["flow"], data["steps"]
     # Under --environment=pypi/conda every step gets an environment; a flow that
-    # declares none anywhere is not run that way, so its steps are skipped.
+    # declares none anywhere is not run that way, so its steps are skipped, unless it
+    # is in a uv project (its folder's, as Metaflow finds it from there): then it is run
+    # with --environment=uv.
     declared = any(s.get("declared") for s in steps.values())
+    project = None if declared or not data.get("uv") else find_project(Path(display).parent)
+    if project is not None:
+        try:
+            steps = {name: project_request(request, project) if "error" not in request else request
+                     for name, request in data["uv"].items()}
+        except WorkError as error:   # the lock cannot be read
+            return FlowReport(display, flow, error=f"{flow}: {error}", configs=tuple(data.get("configs", ())))
+        declared = True
     requirements, errors = [], {}
     for name, request in steps.items():
         if "error" in request:

@@ -14,6 +14,7 @@ from .record import EnvRecord
 from .shard import Shard
 from .spec import EnvSpec, SpecInputs, StepRequirement, build_spec, step_pythons
 from .status import Status
+from .uvlock import stale_lock
 
 
 @dataclass
@@ -182,7 +183,23 @@ def plan_flows(options: PlanOptions, settings, known: KnownPythons | None = None
                             "message": f"no flow found ({counted(found.scanned, 'Python file')} scanned; a flow file "
                                        "defines a FlowSpec subclass and runs it under `if __name__ == \"__main__\"`)"})
     _note_unused_configs(plan, found.reports, discovery)
+    _check_locks(plan, settings)
     return plan.share(options.shard)
+
+
+def _check_locks(plan: Plan, settings) -> None:
+    """A uv project whose lock is out of date with its pyproject is one error line (uv's
+    own words), and none of its steps is warmed: stale pins are never published."""
+    projects = dict.fromkeys(row.requirement.uv_project for row in plan.rows if row.spec and row.requirement.uv_project)
+    for project in projects:
+        why = stale_lock(project, settings.environ, settings["CONDA_MFCI_TOOL_TIMEOUT"])
+        if why is None:
+            continue
+        plan.errors.append({"file": project.pyproject, "step": None, "message": why})
+        for row in plan.rows:
+            if row.spec and row.requirement.uv_project == project:
+                plan.specs.pop((row.spec.spec_id, row.arch), None)
+                row.status, row.message = Status.FAILED, why
 
 
 def _note_unused_configs(plan: Plan, reports: list[FlowReport], discovery: DiscoveryOptions) -> None:

@@ -24,6 +24,7 @@ from .named import NamedEnv, find_named
 from .record import EnvRecord
 from .spec import StepRequirement, build_spec
 from .store.traced import traced
+from .uvlock import UvProject, stale_lock
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Runtime:
                     record = self._named(named, arch, self.settings.environ)
                 else:
                     spec = build_spec(requirement, self.settings.spec_inputs, arch)
-                    record = self._own(step, spec, arch, remote)
+                    record = self._own(step, spec, arch, remote, requirement.uv_project)
                     if record is None:
                         missing[step] = miss_reason(self.settings.policy, spec.spec_id, arch, self.store.url)
                         continue
@@ -92,9 +93,9 @@ class Runtime:
         return find_named(self.store, self.settings.layout, self.settings.policy, named.substituted(variables),
                           arch, self.trace)
 
-    def _own(self, step: str, spec, arch: str, remote: str | None) -> EnvRecord | None:
+    def _own(self, step: str, spec, arch: str, remote: str | None, project: UvProject | None) -> EnvRecord | None:
         """The step's own environment: looked up; in strict mode None when not warmed, else
-        resolved and published now."""
+        resolved and published now (a uv project's only when its lock is up to date)."""
         record = find(self.store, self.settings.layout, spec.spec_id, arch, self.settings.policy, self.pins)
         if self.trace:
             self.trace(f"lookup {step}: spec {spec.spec_id[:12]} on {arch} "
@@ -103,6 +104,9 @@ class Runtime:
             return record
         self.echo(f"[mfci] {step}: not warmed (spec {spec.spec_id[:12]} on {arch}); resolving it now, "
                   "as `mfci warm` would")
+        stale = project and stale_lock(project, self.settings.environ, self.settings["CONDA_MFCI_TOOL_TIMEOUT"])
+        if stale:
+            raise WorkError(stale)
         warmer = self.warmer()
         outcome = warmer.warm_one(spec, arch, jobs=4)
         if remote:  # its task needs the installers `warm` publishes for the arch

@@ -21,6 +21,7 @@ from packaging.version import Version
 from .errors import WorkError
 from .pythons import choose_pythons
 from .secrets import scrub
+from .uvlock import UvProject, read_lock
 
 SPEC_FORMAT = 3   # 2: the system packages of the spec's own arch only; 3: a PyPI spec resolves to its interpreter too
 VERSION_OPERATORS = ("<", ">", "=", "!", "~", "@", ";")
@@ -101,6 +102,7 @@ class StepRequirement:
     system: dict | None = None           # virtual packages the step (@sys_packages) or file (`sys:`) sets
     pypi_options: PypiOptions = PypiOptions()  # the step's (@pypi extra_indices, extras) or file's own
     named: dict | None = None            # a published environment the step uses instead (@named_env)
+    uv_project: UvProject | None = None  # --environment=uv: the project's pyproject.toml and uv.lock
 
     @property
     def source_urls(self) -> tuple[str, ...]:
@@ -129,6 +131,7 @@ class StepRequirement:
             pypi_options=PypiOptions(extra_index_urls=tuple(data.get("indexes") or ()),
                                      pre="pre" in (data.get("options") or ())),
             remote_arch=data.get("remote_arch"),
+            uv_project=UvProject.from_json(data.get("uv_project")),
         )
 
 
@@ -156,10 +159,14 @@ class EnvSpec:
     indexes: tuple[str, ...] = ()
     system: dict = field(default_factory=dict, hash=False, compare=False)  # the arch's virtual packages
     pypi_options: PypiOptions = field(default=PypiOptions(), hash=False, compare=False)  # scrubbed
+    lock_digest: str = ""             # a uv project's: its lock's content (uvlock.UvLock.digest)
+    uv_lock: str = field(default="", hash=False, compare=False)  # where that lock is on this machine
     spec_id: str = field(default="", compare=True)
 
     @property
     def kind(self) -> str:
+        if self.lock_digest:
+            return "uv"
         if self.conda and self.pypi:
             return "mixed"
         return "conda" if self.conda else "pypi"
@@ -184,6 +191,7 @@ class EnvSpec:
             "system": self.system,
             # Only when a file gave some: every id made before these existed stays the same.
             **({"pypi_options": self.pypi_options.canonical()} if self.pypi_options.canonical() else {}),
+            **({"uv_lock": self.lock_digest} if self.lock_digest else {}),
         }
 
 
@@ -292,10 +300,10 @@ def system_packages(inputs: SpecInputs, arch: str, gpu: bool, own: dict | None =
 def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, python: str | None = None) -> EnvSpec:
     """The spec of one step for one arch. `python`: the concrete python (one of
     step_pythons); unset, the step's own choice with the configured default."""
+    if requirement.uv_project:
+        return _uv_spec(requirement, inputs, arch, python)
     chosen_python = python or step_pythons(requirement, [inputs.default_python])[0]
-    pypi = sorted(
-        pypi_requirement(name, version) for name, version in (requirement.pypi or {}).items()
-    )
+    pypi = _pypi_requirements(requirement)
     conda_entries = [conda_requirement(n, v) for n, v in (requirement.conda or {}).items()]
     conda = sorted(spec for spec, _ in conda_entries)
     channels: tuple[str, ...] = ()
@@ -316,3 +324,18 @@ def build_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, pyth
         pypi_options=requirement.pypi_options.scrubbed() if pypi else PypiOptions(),
     )
 
+
+
+def _pypi_requirements(requirement: StepRequirement) -> list[str]:
+    return sorted(pypi_requirement(name, version) for name, version in (requirement.pypi or {}).items())
+
+
+def _uv_spec(requirement: StepRequirement, inputs: SpecInputs, arch: str, python: str | None) -> EnvSpec:
+    """A uv project's step: its lock (by content), the python (the request carries the
+    project's, uvlock.project_python), the arch's virtual packages and the packages Metaflow
+    adds for the datastore; nothing else of the step counts."""
+    lock = read_lock(requirement.uv_project.lock)
+    chosen_python = python or step_pythons(requirement, [inputs.default_python])[0]
+    return _with_id(python=canonical_python(chosen_python),
+                    pypi=tuple(_pypi_requirements(requirement)),
+                    system=system_packages(inputs, arch, requirement.gpu), lock_digest=lock.digest, uv_lock=lock.path)

@@ -45,9 +45,9 @@ def test_remote_step_runs_on_its_pinned_python_whatever_the_image_has(tmp_path, 
 
 def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, sdks: tuple = (),
                                worker_env: dict | None = None, image_python=sys.executable,
-                               mirror: list | None = None) -> dict:
+                               mirror: list | None = None, environment: str = "pypi") -> dict:
     """image_python: the worker image's python; mirror: CPython builds to warm from, served
-    only while warming."""
+    only while warming; environment: Metaflow's --environment (uv: a uv project in tmp_path/project)."""
     env = {"PYTHONPATH": str(REMOTE_EXTENSION), **extra_env}
     flow = two_step_flow(tmp_path / "project", "remote_flow", "RemoteFlow", base=base, start="@fake_remote")
     if mirror:
@@ -60,10 +60,10 @@ def bootstrap_in_a_bare_worker(tmp_path, base: str, six: str, extra_env: dict, s
     assert done.returncode == 0, done.stderr
 
     package = tmp_path / "job.tar"
-    saved = run_flow(flow, "--environment=pypi", "package", "save", str(package), env=env)
+    saved = run_flow(flow, f"--environment={environment}", "package", "save", str(package), env=env)
     assert saved.returncode == 0, saved.stdout + saved.stderr
     script = tmp_path / "script.json"
-    shown = run_flow(flow, "--environment=pypi", "remotetest", "script", "--step", "start",
+    shown = run_flow(flow, f"--environment={environment}", "remotetest", "script", "--step", "start",
                      "--output", str(script), env=env)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     remote = json.loads(script.read_text())

@@ -95,6 +95,11 @@ class Resolvers:
         return self._interpreters
 
     def for_spec(self, spec: EnvSpec) -> Resolver:
+        if spec.kind == "uv":  # the lock already says which files: nothing to solve but its interpreter
+            from .interpreter import WithInterpreter
+            from .uvlock import UvLockResolver
+
+            return WithInterpreter(UvLockResolver(self._uv_pypi("uv projects")), self.interpreters())
         if spec.kind == "pypi":
             from .interpreter import WithInterpreter
 
@@ -104,9 +109,13 @@ class Resolvers:
         if self.settings.mixed_resolver == "none":
             raise WorkError("mixed conda+PyPI resolution is disabled (METAFLOW_CONDA_MIXED_DEPENDENCY_RESOLVER=none)")
         from .mixed import MixedResolver
+
+        return MixedResolver(self.conda(), self._uv_pypi("mixed environments"))
+
+    def _uv_pypi(self, what: str):
         from .pypi_uv import UvResolver
 
         pypi = self.pypi()
         if not isinstance(pypi, UvResolver):
-            raise UsageError("mixed environments need METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=uv")
-        return MixedResolver(self.conda(), pypi)
+            raise UsageError(f"{what} need METAFLOW_CONDA_PYPI_DEPENDENCY_RESOLVER=uv")
+        return pypi

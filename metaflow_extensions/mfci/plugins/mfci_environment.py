@@ -4,12 +4,15 @@ Thin on purpose: the work happens in `mfci.runtime`, imported only when a flow r
 """
 
 import os
+from pathlib import Path
 
+from metaflow.metaflow_environment import MetaflowEnvironment
 from metaflow.packaging_sys import ContentType
 from metaflow.plugins.pypi.conda_environment import (
     CondaEnvironment,
     CondaEnvironmentException,
 )
+from metaflow.plugins.uv.uv_environment import UVEnvironment
 
 REMOTE_ENVS = ".mfci-envs"
 
@@ -57,7 +60,6 @@ class MfciCondaEnvironment(CondaEnvironment):
         from mfci.errors import MfciError
         from mfci.runtime import Runtime
 
-        from .seed_request import request_of
         from .serving import MFCI, notice, seed_installed
         from .step_request import steps_in_order
 
@@ -66,7 +68,7 @@ class MfciCondaEnvironment(CondaEnvironment):
         for step in steps_in_order(self.flow):
             if only_steps and step.name not in only_steps:
                 continue
-            request = request_of(self, step)
+            request = self._request(step)
             if request.get("uses_environment"):
                 self._requests[step.name] = request
         try:
@@ -81,6 +83,11 @@ class MfciCondaEnvironment(CondaEnvironment):
                 f"mfci: step '{step}' of {self.flow.name} has no warmed environment ({why}); run `mfci warm` "
                 "on this flow, or unset METAFLOW_CONDA_MFCI_STRICT to let mfci resolve it at launch"
             )
+
+    def _request(self, step):
+        from .seed_request import request_of
+
+        return request_of(self, step)
 
     def place_at_exec(self, step_name, task_id, input_paths, flow_datastore):
         """A local step whose named environment is looked up when its task starts (the seed's
@@ -152,3 +159,44 @@ def _python_files(package):
 
 class MfciPyPIEnvironment(MfciCondaEnvironment):
     TYPE = "pypi"
+
+
+class MfciUvEnvironment(MfciCondaEnvironment):
+    """Metaflow's `--environment=uv`, served from the store: every step's environment is the
+    one `mfci warm` published for the project's uv.lock (and the arch), built from stored
+    files with no index, no GitHub and no solver; the code package ships the pyproject and
+    lock as Metaflow's does."""
+
+    TYPE = "uv"
+
+    def decospecs(self):
+        # Not @conda (it refuses this environment): mfci_uv runs each local task on its
+        # environment's interpreter, with Metaflow's code on its path, as @conda does.
+        return ("mfci_uv",) + MetaflowEnvironment.decospecs(self)
+
+    def _request(self, step):
+        from mfci.errors import MfciError
+        from mfci.uvlock import find_project, project_request
+
+        from .step_request import uv_request
+
+        project = find_project(Path(os.getcwd()))
+        if project is None:
+            raise CondaEnvironmentException(
+                f"mfci: --environment=uv needs a pyproject.toml and a uv.lock in {os.getcwd()} or a folder above it")
+        try:
+            return project_request(uv_request(step, self.datastore_type), project)
+        except MfciError as error:  # the lock cannot be read
+            raise CondaEnvironmentException(f"mfci: {error}")
+
+    def executable(self, step_name, default=None):
+        placement = self._placements.get(step_name)
+        if placement is not None and not placement.remote:
+            return str(placement.python)
+        return super().executable(step_name, default)
+
+    def add_to_package(self):
+        # Metaflow's uv files (the pyproject and lock), not conda's manifest; and mfci.
+        import mfci
+
+        return UVEnvironment.add_to_package(self) + list(_python_files(mfci))

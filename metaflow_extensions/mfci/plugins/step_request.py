@@ -45,18 +45,36 @@ def step_request(environment, step):
         python = str(pypi_deco.attributes["python"])
     elif conda_deco is not None and _user_set(conda_deco, "python"):
         python = str(conda_deco.attributes["python"])
-    gpu = any(
-        str(d.attributes.get("gpu") or 0) not in ("0", "None")
-        for d in step.decorators
-        if d.name in GPU_DECORATORS
-    )
     return {
         "uses_environment": True,
         "declared": declared,
         "pypi": pypi,
         "conda": conda,
         "python": python,
-        "gpu": gpu,
+        "gpu": _gpu(step),
+        "remote_arch": remote_arch(step),
+    }
+
+
+def _gpu(step):
+    return any(
+        str(d.attributes.get("gpu") or 0) not in ("0", "None")
+        for d in step.decorators
+        if d.name in GPU_DECORATORS
+    )
+
+
+def uv_request(step, datastore_type):
+    """A step of a flow run with --environment=uv, but for its project (mfci.uvlock.
+    project_request adds it): the packages Metaflow's own uv bootstrap adds for the
+    datastore, and where the step runs."""
+    from metaflow.metaflow_config import get_pinned_conda_libs
+
+    return {
+        "uses_environment": True,
+        "declared": True,
+        "pypi": dict(get_pinned_conda_libs(None, datastore_type)),
+        "gpu": _gpu(step),
         "remote_arch": remote_arch(step),
     }
 
