@@ -209,9 +209,11 @@ def create_runs(runs: int, mirror: dict) -> dict:
         run(mfci("warm", flow.parent, "--arch", "linux-64"), environment)
         _, found = timed(mfci("lookup", flow, "--step", "start", "--json"), environment)
         pins = [f"{p['name']}=={p['version']}" for p in found["packages"] if p["kind"] == "pypi"]
-        # uv's own cache holds the same pins, as the comparison assumes.
+        # Both caches hold the same files, as the comparison assumes: uv's its wheels, mfci's
+        # its packages and the interpreter unpacked (the first create on a machine does that).
         run([uv, "venv", "--quiet", scratch / "warmup"], environment)
         run([uv, "pip", "install", "--quiet", "--python", scratch / "warmup/bin/python", *pins], environment)
+        run(mfci("create", flow, "--step", "start", "--prefix", scratch / "mfci-warmup"), environment)
         for turn in range(runs):
             prefix, target = scratch / f"created-{turn}", scratch / f"uv-{turn}"
 
