@@ -112,7 +112,7 @@ class Warmer:
         """A published (spec, arch) is a hit (one small read); else resolve, store, publish.
         --refresh resolves again; --upgrade-package re-resolves a published environment
         that holds the package, preferring its other versions."""
-        started, started_at = time.monotonic(), now()
+        started = time.monotonic()
         pointer = None if self.mode.refresh else published(self.store, self.layout, self.settings.policy,
                                                             spec.spec_id, arch)
         prefer = self._preferences(spec, arch, pointer) if pointer and self.mode.upgrade else None
@@ -120,14 +120,23 @@ class Warmer:
             return Outcome.hit(pointer)
         if self.mode.dry_run:
             return Outcome(Status.WOULD_RESOLVE, pointer.env_id if pointer else None, None, None)
-        resolver = self.resolvers.for_spec(spec)
-        files = self.cache.store_all(resolver.resolve(spec, arch, prefer), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
-        # Stamped with when the resolution started: a pointer only moves to a later one.
-        record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
-                           resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)
+        record = self.resolve(spec, arch, jobs, prefer)
         publish_record(self.store, self.layout, record)
         return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
                        size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
+
+    def resolve(self, spec: EnvSpec, arch: str, jobs: int, prefer: Preferences | None = None,
+                store_files: bool = True) -> EnvRecord:
+        """A new resolution of (spec, arch), as the record that publishes it. With
+        `store_files` its package files are stored first (a published record names only
+        stored files); without, nothing is written anywhere (`mfci diff` of a pull request)."""
+        started_at = now()   # a pointer only moves to a later resolution: stamped with its start
+        resolver = self.resolvers.for_spec(spec)
+        files = resolver.resolve(spec, arch, prefer)
+        if store_files:
+            files = self.cache.store_all(files, jobs, self.settings["CONDA_PREFERRED_FORMAT"])
+        return EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
+                         resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)
 
     def _preferences(self, spec: EnvSpec, arch: str, pointer: Pointer) -> Preferences | None:
         """The published resolution to stay close to, when it holds a package to upgrade."""
@@ -136,16 +145,23 @@ class Warmer:
             return None
         return Preferences(record.packages, self.mode.upgrade)
 
-    def warm(self, options: PlanOptions) -> Plan:
+    def plan(self, options: PlanOptions) -> Plan:
+        """The flows under the paths, planned; from then on the downloader and resolvers also
+        hold the credentials of the indexes and channels that steps name themselves
+        (@pypi extra_indices, @conda channels)."""
         plan = plan_flows(options, self.settings, self.known)
+        requirements = [row.requirement for row in plan.rows if row.spec]
+        sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
+        if sources:
+            hosts = tuple(dict.fromkeys(h for r in requirements for h in r.pypi_options.trusted_hosts))
+            self._equip(sources, hosts)
+        return plan
+
+    def warm(self, options: PlanOptions) -> Plan:
+        plan = self.plan(options)
         if not plan.flows:
             return plan
         self.progress.note(plan.discovery_line(options.paths))
-        requirements = [row.requirement for row in plan.rows if row.spec]
-        sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
-        if sources:  # steps that name indexes or channels themselves (@pypi extra_indices, @conda channels)
-            hosts = tuple(dict.fromkeys(h for r in requirements for h in r.pypi_options.trusted_hosts))
-            self._equip(sources, hosts)
         for line in plan.notes:
             self.progress.note(line)
         work = dict(plan.specs)
