@@ -28,7 +28,7 @@ from .plan import Plan, PlanOptions
 from .pythons import KnownPythons
 from .record import EnvRecord
 from .store import Store
-from .warm import Progress, Warmer, repository_identity
+from .warm import Progress, Warmer, WarmMode, repository_identity
 
 COMMIT = re.compile(r"[0-9a-f]{40}")
 
@@ -37,7 +37,7 @@ def diff(settings: Settings, store: Store, options: PlanOptions, base_ref: str, 
          known: KnownPythons | None = None) -> EnvDiff:
     repository, _head, top = repository_identity(Path(options.paths[0]), settings.environ)
     commit = base_commit(top, base_ref)
-    warmer = Warmer(settings, store, progress, known=known)
+    warmer = Warmer(settings, store, progress, mode=WarmMode(read_only=True), known=known)
     new, errors, notes = tree_side(warmer, options, top)
     notes = list(notes)
 
@@ -114,7 +114,7 @@ def environments(warmer: Warmer, plan: Plan, jobs: int) -> dict[tuple[str, str],
             record = pointer and read_record(store, settings.layout.record(spec_id, arch, pointer.env_id))
             status = "found"
             if not record:
-                record, status = warmer.resolve(spec, arch, jobs, store_files=False), "resolved"
+                record, status = warmer.resolve(spec, arch, jobs), "resolved"
         except WorkError as error:
             plan.fail(spec_id, arch, str(error))
             warmer.progress.advance(f"failed   {arch:13} {spec_id[:12]}")

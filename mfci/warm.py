@@ -55,6 +55,7 @@ class WarmMode:
     refresh: bool = False              # resolve again even when published
     upgrade: tuple[str, ...] = ()      # canonical names: re-resolve what holds them, keep the other pins
     dry_run: bool = False              # say what would be resolved or published; write nothing
+    read_only: bool = False            # resolve, but write nothing to the store (`mfci diff` of a pull request)
 
     @classmethod
     def of(cls, refresh: bool, upgrade: list[str] | None, dry_run: bool) -> "WarmMode":
@@ -105,7 +106,8 @@ class Warmer:
                                 insecure_hosts=insecure_hosts)
         self.cache = PackageCache(self.store, self.layout, local, downloader, note=self.progress.note)
         tools = ResolverSettings.of(self.settings)
-        builds = SourceBuilds(tools, self.store, self.layout, local, downloader, self.progress.note)
+        builds = SourceBuilds(tools, self.store, self.layout, local, downloader, self.progress.note,
+                              publish=not self.mode.read_only)
         self.resolvers = self._given_resolvers or Resolvers(tools, local, downloader, builds, self.known)
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
@@ -125,15 +127,14 @@ class Warmer:
         return Outcome(Status.RESOLVED, record.env_id, record.resolved_by, record.resolved_at,
                        size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1))
 
-    def resolve(self, spec: EnvSpec, arch: str, jobs: int, prefer: Preferences | None = None,
-                store_files: bool = True) -> EnvRecord:
-        """A new resolution of (spec, arch), as the record that publishes it. With
-        `store_files` its package files are stored first (a published record names only
-        stored files); without, nothing is written anywhere (`mfci diff` of a pull request)."""
+    def resolve(self, spec: EnvSpec, arch: str, jobs: int, prefer: Preferences | None = None) -> EnvRecord:
+        """A new resolution of (spec, arch), as the record that publishes it: its package
+        files stored first (a published record names only stored files), unless the mode is
+        read-only."""
         started_at = now()   # a pointer only moves to a later resolution: stamped with its start
         resolver = self.resolvers.for_spec(spec)
         files = resolver.resolve(spec, arch, prefer)
-        if store_files:
+        if not self.mode.read_only:
             files = self.cache.store_all(files, jobs, self.settings["CONDA_PREFERRED_FORMAT"])
         return EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
                          resolver=resolver.name, resolved_by=self.user, resolved_at=started_at)
