@@ -90,53 +90,58 @@ class EnvDiff:
 
 
 def compare(base: list[StepEnv], new: list[StepEnv], about_base: dict) -> EnvDiff:
-    """Every step environment of either side, matched by (file, flow, step, arch); a
-    side's entry without a record (the store lost it) is an error, never a change."""
+    """Every step environment of either side, matched by (file, flow, step, arch); a step
+    with several pythons on a side is matched python by python (and says which). A side's
+    entry without a record (the store lost it) is an error, never a change."""
     diff = EnvDiff(about_base)
-    old, now = _by_key(base, diff), _by_key(new, diff)
+    old, now = _grouped(base, diff), _grouped(new, diff)
     for key in sorted(set(old) | set(now)):
-        before, after = old.get(key), now.get(key)
-        if before is None or after is None:
-            present = before or after
-            diff.changes.append(StepChange(*key, change=ADDED if after else REMOVED,
-                                           base_python=interpreter(before) if before else None,
-                                           python=interpreter(after) if after else None,
-                                           base_env=before.env_id if before else None,
-                                           env=after.env_id if after else None,
-                                           **{"added" if after else "removed": tuple(sorted(packages(present).items()))}))
+        before, after = old.get(key, []), now.get(key, [])
+        if len(before) <= 1 and len(after) <= 1:
+            _compare_one(diff, key, before[0] if before else None, after[0] if after else None)
             continue
-        if before.env_id == after.env_id:
-            diff.unchanged += 1
-            continue
-        was, is_ = packages(before), packages(after)
-        pythons = (interpreter(before), interpreter(after))
-        change = StepChange(
-            *key, change=CHANGED,
-            base_python=pythons[0] if pythons[0] != pythons[1] else None,
-            python=pythons[1] if pythons[0] != pythons[1] else None,
-            added=tuple(sorted((n, v) for n, v in is_.items() if n not in was)),
-            removed=tuple(sorted((n, v) for n, v in was.items() if n not in is_)),
-            changed=tuple(sorted((n, was[n], v) for n, v in is_.items() if n in was and was[n] != v)),
-            base_env=before.env_id, env=after.env_id)
-        if change.added or change.removed or change.changed or change.python:
-            diff.changes.append(change)
-        else:   # other files of the same versions (a rebuilt wheel, another build): no change to report
-            diff.unchanged += 1
+        was, is_ = {env.python: env for env in before}, {env.python: env for env in after}
+        for python in sorted(set(was) | set(is_)):
+            file, flow, step, arch = key
+            _compare_one(diff, (file, flow, f"{step} (python {python})", arch), was.get(python), is_.get(python))
     return diff
 
 
-def _by_key(side: list[StepEnv], diff: EnvDiff) -> dict[tuple, EnvRecord]:
-    """One record per key. A step resolved for several pythons keeps them apart by adding
-    the python to its step name, so that each is compared with the same python's."""
-    counts: dict[tuple, int] = {}
+def _compare_one(diff: EnvDiff, key: tuple[str, str, str, str], before: StepEnv | None, after: StepEnv | None) -> None:
+    old, new = before.record if before else None, after.record if after else None
+    if old is None or new is None:
+        present = old or new
+        diff.changes.append(StepChange(*key, change=ADDED if new else REMOVED,
+                                       base_python=interpreter(old) if old else None,
+                                       python=interpreter(new) if new else None,
+                                       base_env=old.env_id if old else None, env=new.env_id if new else None,
+                                       **{"added" if new else "removed": tuple(sorted(packages(present).items()))}))
+        return
+    if old.env_id == new.env_id:
+        diff.unchanged += 1
+        return
+    was, is_ = packages(old), packages(new)
+    pythons = (interpreter(old), interpreter(new))
+    change = StepChange(
+        *key, change=CHANGED,
+        base_python=pythons[0] if pythons[0] != pythons[1] else None,
+        python=pythons[1] if pythons[0] != pythons[1] else None,
+        added=tuple(sorted((n, v) for n, v in is_.items() if n not in was)),
+        removed=tuple(sorted((n, v) for n, v in was.items() if n not in is_)),
+        changed=tuple(sorted((n, was[n], v) for n, v in is_.items() if n in was and was[n] != v)),
+        base_env=old.env_id, env=new.env_id)
+    if change.added or change.removed or change.changed or change.python:
+        diff.changes.append(change)
+    else:   # other files of the same versions (a rebuilt wheel, another build): no change to report
+        diff.unchanged += 1
+
+
+def _grouped(side: list[StepEnv], diff: EnvDiff) -> dict[tuple, list[StepEnv]]:
+    found: dict[tuple, list[StepEnv]] = {}
     for env in side:
-        counts[env.key] = counts.get(env.key, 0) + 1
-    found = {}
-    for env in side:
-        key = env.key if counts[env.key] == 1 else (env.file, env.flow, f"{env.step} (python {env.python})", env.arch)
         if env.record is None:
             diff.errors.append({"file": env.file, "step": env.step,
                                 "message": f"{env.flow} on {env.arch}: the base's environment record is not in the store"})
             continue
-        found[key] = env.record
+        found.setdefault(env.key, []).append(env)
     return found

@@ -133,3 +133,13 @@ def test_one_comment_is_kept_up_to_date_and_a_read_only_token_is_one_failure(tmp
         PullRequest.from_environ({**environ, "GITHUB_TOKEN": ""})
     with pytest.raises(CommentFailed, match="not a pull request"):
         PullRequest.from_environ({**environ, "GITHUB_EVENT_PATH": str(tmp_path / "push.json")})
+
+
+def test_steps_warmed_for_several_pythons_are_compared_python_by_python():
+    six = package("six", "1.16.0")
+    base = [StepEnv("f.py", "F", "start", "linux-64", python, record("linux-64", f"{python}.1", six))
+            for python in ("3.11", "3.12")]
+    new = [StepEnv("f.py", "F", "start", "linux-64", "3.12", record("linux-64", "3.12.1", package("six", "1.17.0")))]
+    diff = compare(base, new, BASE)
+    assert [(c.step, c.change) for c in diff.changes] == [("start (python 3.11)", "removed"),
+                                                           ("start (python 3.12)", "changed")]
