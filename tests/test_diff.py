@@ -88,6 +88,11 @@ def test_diff_against_the_warmed_base_writes_nothing_and_keeps_one_comment(pull_
     assert end["python"] == {"base": None, "new": None}
     assert middle["change"] == "added" and {"name": "six", "version": "1.14.0"} in middle["packages"]["added"]
     assert middle["python"]["new"].startswith("3.11.") and result["errors"] == []
+    # A base commit no warm covered: the latest manifest stands in for it, and the output says which.
+    git(repo, "branch", "release", "HEAD")
+    _, latest = mfci_json("diff", "flows", "--base", "release", "--arch", "linux-64", cwd=repo)
+    assert latest["base"]["source"] == "latest-manifest" and latest["base"]["manifest_ref"] == base
+    assert f"a warm of `{base[:12]}`" in latest["base"]["description"] and latest["changes"] == result["changes"]
 
     with github_api() as api:
         event = tmp_path / "event.json"
