@@ -36,8 +36,6 @@ def markdown(diff: EnvDiff) -> str:
     for error in diff.errors:
         where = f"`{error['file']}`" + (f" step `{error['step']}`" if error.get("step") else "")
         lines.append(f"> ⚠️ {where}: {_cell(error['message'])}")
-    for note in diff.notes:
-        lines.append(f"> {_cell(note)}")
     return "\n".join(lines).rstrip() + "\n"
 
 

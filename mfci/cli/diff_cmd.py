@@ -55,6 +55,8 @@ def run(
     finally:
         reporter.close()
     text = markdown(result)
+    for line in result.notes:
+        say(line)
     for error in result.errors:
         say(f"error: {error['file']}" + (f" step {error['step']}" if error.get("step") else "") + f": {error['message']}")
     steps = len({(c.file, c.flow, c.step) for c in result.changes})
