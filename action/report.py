@@ -32,10 +32,11 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotation(file: str | None, title: str, message: str) -> str:
-    """One `::error` workflow command; escaped so no message can start a command of its own."""
+def annotation(file: str | None, title: str, message: str, level: str = "error") -> str:
+    """One `::error` (or `::warning`) workflow command; escaped so no message can start a
+    command of its own."""
     where = f"file={_property(file)}," if file else ""
-    return f"::error {where}title={_property(title)}::{_data(message)}"
+    return f"::{level} {where}title={_property(title)}::{_data(message)}"
 
 
 def annotations(mode: str, result: dict, workspace: str) -> list[str]:

@@ -1,6 +1,9 @@
 """The action's main step: runs `mfci warm`, `mfci check` or `mfci manifest merge` with
 --json as the inputs ask, then writes the step outputs, the job summary and the
 annotations, and exits with mfci's own status (0 all good, 1 something failed, 2 usage).
+In check mode on a pull request it then runs `mfci diff` against the pull request's base:
+its markdown goes to the job summary and, given a token, to the pull request's one comment;
+whatever becomes of that, the job's status stays the check's.
 
 Inputs arrive as MFCI_* environment variables (never interpolated into a script)."""
 
@@ -44,6 +47,41 @@ def mfci_command(mode: str, env: dict[str, str]) -> list[str]:
     return command + (["--shard", shard] if shard else [])
 
 
+def diff_command(check: list[str], base: str, comment: bool) -> list[str]:
+    """`mfci diff` over what the check covered (the same paths and options) against `base`."""
+    interpreter, options = check[:3], check[5:]   # past `check --json`
+    return [*interpreter, "diff", *options, "--base", base] + (["--comment"] if comment else [])
+
+
+def pull_request_base(env: dict[str, str]) -> str | None:
+    """The base commit of the pull request the workflow runs for, else None."""
+    try:
+        event = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text())
+        sha = event["pull_request"]["base"]["sha"]
+    except (KeyError, OSError, ValueError, TypeError):
+        return None
+    return sha if isinstance(sha, str) and sha else None
+
+
+def environment_diff(check: list[str], env: dict[str, str]) -> None:
+    base = pull_request_base(env)
+    if base is None or env.get("MFCI_DIFF", "true").strip().lower() != "true":
+        return
+    token = env.get("MFCI_GITHUB_TOKEN", "").strip()
+    command = diff_command(check, base, comment=bool(token))
+    print(f"mfci: running mfci {' '.join(command[3:])}", file=sys.stderr, flush=True)
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env={**env, **({"GITHUB_TOKEN": token} if token else {})})
+    sys.stderr.write(done.stderr)
+    if done.stdout.strip():
+        append("GITHUB_STEP_SUMMARY", "\n" + done.stdout)
+    said = [line for line in done.stderr.splitlines() if line.startswith("mfci diff: warning: ")]
+    if not done.stdout.strip():
+        said.append(f"mfci diff exited {done.returncode}: {(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    for line in said:
+        print(annotation(None, "mfci diff", line.removeprefix("mfci diff: warning: "), level="warning"), flush=True)
+
+
 def append(variable: str, text: str) -> None:
     with open(os.environ[variable], "a", encoding="utf-8") as file:
         file.write(text)
@@ -72,6 +110,8 @@ def main() -> int:
     append("GITHUB_STEP_SUMMARY", summary(mode, result))
     for line in annotations(mode, result, env.get("GITHUB_WORKSPACE", os.getcwd())):
         print(line, flush=True)
+    if mode == "check":
+        environment_diff(command, env)
     return done.returncode
 
 

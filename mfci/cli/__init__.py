@@ -19,6 +19,7 @@ from . import (
     check_cmd,
     config_cmd,
     create_cmd,
+    diff_cmd,
     export_cmd,
     gc_cmd,
     import_cmd,
@@ -58,7 +59,7 @@ def _root(ctx: typer.Context, debug: bool = typer.Option(False, "--debug", help=
     state["debug"] = debug or ctx.obj.debug
 
 
-for module in (warm_cmd, check_cmd, resolve_cmd, alias_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd,
+for module in (warm_cmd, check_cmd, diff_cmd, resolve_cmd, alias_cmd, lookup_cmd, create_cmd, show_cmd, verify_cmd,
                export_cmd, gc_cmd, import_cmd, config_cmd):
     app.command(module.NAME, help=module.HELP)(module.run)
 app.add_typer(manifest_cmd.app, name=manifest_cmd.NAME)

@@ -32,13 +32,16 @@ from .targets import current_platform_tags
 
 class SourceBuilds:
     def __init__(self, settings, store, layout, local, downloader: Downloader,
-                 note: Callable[[str], None] | None = None):
+                 note: Callable[[str], None] | None = None, publish: bool = True):
+        """`publish=False`: a wheel built here stays on this machine (`mfci diff` of a pull
+        request writes nothing where runs and warms read)."""
         self.settings = settings        # ResolverSettings: the tools' environment, indexes, timeout
         self.store = store
         self.layout = layout
         self.local = local              # LocalPackages: the built wheel is kept here too
         self.downloader = downloader
         self.note = note or (lambda line: None)
+        self.publish = publish
         # A native build needs this machine's libc: the platform names its version where
         # there is one (manylinux_2_36_x86_64, macosx_14_0_arm64).
         tags = current_platform_tags()
@@ -95,9 +98,11 @@ class SourceBuilds:
             with self.local.staging() as staged:
                 shutil.copyfile(wheel, staged)
                 path = self.local.adopt(staged, package)
+        built_wheel = BuiltWheel(digest, tag, self.platform, package)
+        if not self.publish:
+            return built_wheel
         # The wheel before the pointer to it, so that no reader meets a pointer to nothing.
         self.store.create_from_file(self.layout.package(package.key), path)
-        built_wheel = BuiltWheel(digest, tag, self.platform, package)
         if self.store.create(key, json.dumps(built_wheel.to_json(), indent=1, sort_keys=True).encode()):
             return built_wheel
         # Another machine built it meanwhile: theirs is the one every environment names.
