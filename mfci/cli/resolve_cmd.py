@@ -12,7 +12,7 @@ from ..objects import EnvRef
 from ..resolve import ChannelUnreachable
 from ..spec import build_spec, step_pythons
 from ..status import Status
-from ..warm import Warmer, WarmMode
+from ..warm import Warmer, WarmMode, families
 from ._common import (
     DRY_RUN,
     JSON,
@@ -36,10 +36,10 @@ def run(
     ctx: typer.Context,
     environment_yml: Optional[Path] = typer.Option(None, "-f", "--file", help="A conda environment.yml."),
     requirements: Optional[Path] = typer.Option(None, "-r", "--requirement", help="A requirements.txt."),
-    pyproject: Optional[Path] = typer.Option(None, "-p", "--pyproject", help="A pyproject.toml ([project].dependencies)."),
+    pyproject: Optional[Path] = typer.Option(None, "-p", "--pyproject", help="A pyproject.toml (its project dependencies)."),
     extra: Optional[List[str]] = typer.Option(None, "--extra", help="With -p: an optional-dependencies name; repeatable."),
     all_extras: bool = typer.Option(False, "--all-extras", help="With -p: every optional-dependencies name."),
-    group: Optional[List[str]] = typer.Option(None, "--group", help="With -p: a [dependency-groups] name; repeatable."),
+    group: Optional[List[str]] = typer.Option(None, "--group", help="With -p: the name of a dependency group (PEP 735); repeatable."),
     python: Optional[str] = PYTHON,
     alias: Optional[List[str]] = typer.Option(None, "--alias", help="Name it NAME[:TAG]; repeatable."),
     arch: Optional[List[str]] = typer.Option(None, "--arch", help="Target arch; repeatable. Default: CONDA_ALL_ARCHS."),
@@ -73,16 +73,23 @@ def run(
     warmer = Warmer(settings, store, reporter, mode=WarmMode.of(refresh, upgrade, dry_run),
                     sources=requirement.source_urls, insecure_hosts=requirement.pypi_options.trusted_hosts, known=known)
     reporter.total(len(archs), "environments")
+    outcomes = {}
+    for family in families({(spec.spec_id, target): spec for target, spec in specs.items()}):
+        try:  # a PyPI environment's archs together: the same versions on each
+            outcomes.update(warmer.warm_archs(family, jobs=4))
+        except WorkError as error:
+            outcomes.update(dict.fromkeys(family, error))
     envs, errors, refs = [], [], {}
     for target, spec in specs.items():
-        try:
-            outcome = warmer.warm_one(spec, target, jobs=4)
+        outcome = outcomes[target]
+        if not isinstance(outcome, WorkError):
             if outcome.env_id:
                 refs[target] = EnvRef(spec.spec_id, outcome.env_id)
             envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": outcome.env_id,
-                         "status": str(outcome.status)})
+                         "status": str(outcome.status), **({"note": outcome.note} if outcome.note else {})})
             reporter.advance(f"{outcome.status:8} {target:13} {spec.spec_id[:12]} {path}")
-        except WorkError as error:
+        else:
+            error = outcome
             envs.append({"arch": target, "spec_id": spec.spec_id, "env_id": None, "status": "failed"})
             # A channel that cannot be reached is said once, not once per arch.
             shared = isinstance(error, ChannelUnreachable)
