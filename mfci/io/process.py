@@ -11,11 +11,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,8 +104,18 @@ def run(command: list[str], *, timeout: float, what: str, cwd: Path | str | None
     return done
 
 
-def uv_binary() -> str:
-    """The uv that came with mfci (the `uv` distribution), whatever else is on PATH."""
+@functools.cache
+def _uv_binary() -> str:
     from uv import find_uv_bin
 
     return find_uv_bin()
+
+
+_uv_lock = threading.Lock()
+
+
+def uv_binary() -> str:
+    """The uv that came with mfci (the `uv` distribution), whatever else is on PATH. Found
+    once: finding it reads sysconfig, which threads that start at once can catch half-made."""
+    with _uv_lock:
+        return _uv_binary()
