@@ -153,3 +153,15 @@ def test_a_files_own_sources_join_the_credentials():
     assert credentials.for_tool("https://c.example/chan") == "https://c.example/t/tok-9/chan"
     assert credentials.request("https://c.example/chan/noarch/x.conda")[0] == "https://c.example/t/tok-9/chan/noarch/x.conda"
     assert base.configured("https://files.example.org/simple") == "https://files.example.org/simple"   # unchanged
+
+
+def test_every_command_module_is_declared_under_its_own_name():
+    import importlib
+    from pathlib import Path
+
+    from mfci.cli import COMMANDS
+
+    modules = sorted(path.stem for path in Path(importlib.import_module("mfci.cli").__file__).parent.glob("*_cmd.py"))
+    assert sorted(COMMANDS.values()) == modules
+    for name, module in COMMANDS.items():
+        assert importlib.import_module(f"mfci.cli.{module}").NAME == name
