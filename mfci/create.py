@@ -110,10 +110,12 @@ def holding(folder: Path, timeout: float, what: str):
 
 
 def _unpack(archive: Path, target: Path) -> None:
-    """A tar archive from the store, unpacked without letting any member out of `target`."""
-    with tarfile.open(archive) as tar:
-        members = tar.getmembers()
-        for member in members:
+    """A tar archive from the store, unpacked in one pass (a compressed archive read twice is
+    decompressed twice) without letting any member out of `target`."""
+    # Python's own safe filter where it has one (3.12, and the security releases before).
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    with tarfile.open(archive, "r|*") as tar:
+        for member in tar:
             name = os.path.normpath(member.name)
             link = os.path.normpath(os.path.join(os.path.dirname(name), member.linkname)) if member.issym() else (
                 os.path.normpath(member.linkname) if member.islnk() else "")
@@ -121,8 +123,9 @@ def _unpack(archive: Path, target: Path) -> None:
             if outside or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
                 raise WorkError(f"{archive.name}: refusing member {member.name!r} (leaves the folder or is "
                                 "not a file, folder or link)")
-        # Python's own safe filter where it has one (3.12, and the security releases before).
-        tar.extractall(target, members, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
+            # A folder keeps its default mode until the end, as extractall does, so that
+            # a read-only one can still be filled.
+            tar.extract(member, target, set_attrs=not member.isdir(), **safe)
 
 
 def install_interpreter(archive: Path, package: PackageFile, folder: Path, timeout: float) -> Path:
