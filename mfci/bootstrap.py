@@ -20,6 +20,7 @@ import argparse
 import os
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .arch import current_arch
@@ -96,12 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             raise WorkError(f"no environment record {store.url}/{arguments.record}; run `mfci warm` again")
         downloader = Downloader(settings.credentials, attempts=1, connect_seconds=10)
         cache = PackageCache(store, layout, LocalPackages(WORK / "pkgs"), downloader, note=say)
-        uv = install_uv(fetch_tool(cache, "uv", record.arch))
-        if any(package.kind == "conda" for package in record.packages):
-            install_rattler(fetch_tool(cache, "py-rattler", record.arch))
-        installer = Installer(cache, uv, WORK / "conda-pkgs", WORK / "pythons", settings["CONDA_LOCK_TIMEOUT"],
-                              settings["CONDA_MFCI_TOOL_TIMEOUT"])
-        python = installer.create(record, Path(arguments.prefix).absolute()).python
+        with ThreadPoolExecutor(max_workers=1) as side:
+            # uv unpacks from its wheel while the environment's files arrive.
+            uv = side.submit(lambda: install_uv(fetch_tool(cache, "uv", record.arch)))
+            if any(package.kind == "conda" for package in record.packages):
+                install_rattler(fetch_tool(cache, "py-rattler", record.arch))
+            installer = Installer(cache, uv, WORK / "conda-pkgs", WORK / "pythons", settings["CONDA_LOCK_TIMEOUT"],
+                                  settings["CONDA_MFCI_TOOL_TIMEOUT"])
+            python = installer.create(record, Path(arguments.prefix).absolute()).python
     except (MfciError, OSError, ValueError, KeyError, zipfile.BadZipFile, StopIteration) as error:
         say(" ".join(str(error).split()) or type(error).__name__)
         return 1

@@ -23,7 +23,7 @@ import shutil
 import sys
 import tarfile
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -167,7 +167,7 @@ class Installer:
     """What building environments on this machine needs, made once by the entry point."""
 
     cache: PackageCache
-    uv: str
+    uv: str | Future              # a Future while the remote bootstrap is still unpacking it
     extracted: Path           # py-rattler's cache of extracted conda packages
     interpreters: Path        # unpacked CPython builds, one folder per build
     lock_timeout: float
@@ -178,6 +178,9 @@ class Installer:
     def _step(self, line: str) -> None:
         if self.trace:
             self.trace(line)
+
+    def _uv(self) -> str:
+        return self.uv.result() if isinstance(self.uv, Future) else self.uv
 
     def create(self, record: EnvRecord, prefix: Path) -> Environment:
         """The environment at `prefix`, built if needed (once, whoever else asks at the same time)."""
@@ -193,28 +196,34 @@ class Installer:
             raise UsageError(f"environment {record.env_id} is for {record.arch}; this machine is {current_arch()}")
         installed = [package.installed() for package in record.packages]
         self._step(f"building environment {record.env_id[:12]} at {prefix}: fetching {len(installed)} files")
-        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
-            files = list(zip(installed, pool.map(self.cache.fetch, installed)))
+        interpreter = next((package for package in installed if package.kind == "python"), None)
+        if any(package.kind == "conda" for package in installed):
+            interpreter = None   # conda provides python itself
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool, ThreadPoolExecutor(max_workers=1) as side:
+            fetching = {package: pool.submit(self.cache.fetch, package) for package in installed}
+            if interpreter:  # unpacked while the other files still arrive
+                self._step(f"unpacking python {interpreter.version} (once per build)")
+                unpacking = side.submit(lambda: install_interpreter(fetching[interpreter].result(), interpreter,
+                                                                    self.interpreters, self.lock_timeout))
+            files = [(package, future.result()) for package, future in fetching.items()]
+            python = unpacking.result() if interpreter else None
         for package, path in files:
             self._step(f"verified {package.filename} ({package.sha256[:12]}) at {path}")
         conda = [path for package, path in files if package.kind == "conda"]
         wheels = [path for package, path in files if package.kind == "pypi"]
-        interpreter = next(((package, path) for package, path in files if package.kind == "python"), None)
         prefix.mkdir(parents=True, exist_ok=True)
         _write_marker(prefix, record, "building")
-        if conda:  # conda provides python itself
+        if conda:
             self._step(f"installing {len(conda)} conda packages with py-rattler")
             install_conda(conda, prefix, record.arch, self.extracted)
-        elif interpreter:
-            package, archive = interpreter
-            self._step(f"unpacking python {package.version} (once per build) and creating the environment on it")
-            python = install_interpreter(archive, package, self.interpreters, self.lock_timeout)
-            run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
+        elif python:
+            self._step(f"creating the environment on python {interpreter.version}")
+            run([self._uv(), "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
                  "--python", str(python), str(prefix)], timeout=self.tool_timeout,
-                what=f"creating the environment on python {package.version}", check=True)
+                what=f"creating the environment on python {interpreter.version}", check=True)
         else:
             self._step(f"creating the python {record.python} environment with uv venv")
-            done = run([self.uv, "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
+            done = run([self._uv(), "venv", "--quiet", "--allow-existing", "--no-python-downloads", "--no-config",
                         "--python", _machine_python(record), str(prefix)],
                        timeout=self.tool_timeout, what=f"creating the python {record.python} environment")
             if not done.ok:
@@ -222,7 +231,7 @@ class Installer:
                                 f"(published without its interpreter: warm it again): {done.error_text()}")
         if wheels:
             self._step(f"installing {len(wheels)} wheels with uv pip install --offline --no-deps")
-            run([self.uv, "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index", "--no-config",
+            run([self._uv(), "pip", "install", "--quiet", "--offline", "--no-deps", "--no-index", "--no-config",
                  "--python", str(python_path(prefix)), *map(str, wheels)],
                 timeout=self.tool_timeout, what=f"installing {len(wheels)} wheels into {prefix}", check=True)
         if not python_path(prefix).exists():
