@@ -232,16 +232,18 @@ def create_runs(runs: int, mirror: dict) -> dict:
 
             for side in rotated([create, uv_install], turn):
                 side()
-        lookup = lookup_reads(environment, flow)
-    return {name: summary(values) for name, values in times.items()} | lookup
+        in_process = in_process_create(environment, flow, scratch / "in-process", runs)
+    return {name: summary(values) for name, values in times.items()} | in_process
 
 
-def lookup_reads(environment: dict, flow: Path) -> dict:
-    """What a launch pays to find an environment: store reads and time, in process."""
+def in_process_create(environment: dict, flow: Path, folder: Path, runs: int) -> dict:
+    """What a launch pays inside Metaflow's process (no CLI start): the lookup (its store
+    reads and time) and the create of a fresh environment from the warm cache."""
     code = f"""
 import json, statistics, time
 from pathlib import Path
 from mfci.config import Settings
+from mfci.create import local_installer
 from mfci.lookup import find
 from mfci.cli._common import step_requirement
 from mfci.spec import build_spec
@@ -257,9 +259,18 @@ spec = build_spec(step_requirement(settings, Path({str(flow)!r}), "start"), sett
 times = []
 for _ in range(50):
     started = time.perf_counter()
-    find(store, settings.layout, spec.spec_id, "linux-64", settings.policy)
+    record = find(store, settings.layout, spec.spec_id, "linux-64", settings.policy)
     times.append(time.perf_counter() - started)
-print(json.dumps({{"lookup_ms": statistics.median(times) * 1000, "lookup_reads": store.reads / 50}}))
+reads = store.reads / 50
+installer = local_installer(settings, store)
+creates = []
+for run in range({runs}):
+    started = time.perf_counter()
+    installer.create(record, Path({str(folder)!r}) / str(run))
+    creates.append(time.perf_counter() - started)
+print(json.dumps({{"lookup_ms": statistics.median(times) * 1000, "lookup_reads": reads,
+                  "create_in_process": {{"median": statistics.median(creates), "min": min(creates),
+                                        "max": max(creates), "runs": creates}}}}))
 """
     return json.loads(run([sys.executable, "-c", code], environment).stdout)
 
@@ -408,8 +419,10 @@ def table(results: dict) -> str:
         ("check, corpus", "", spread(c["check"]), "(<= 1 s)"),
         (f"heavy env, 3 archs ({h['files']} files, {h['bytes'] / 1e6:.0f} MB)", f"download floor {spread(h['floor'])}",
          spread(h["mfci"]), f"{h['mfci']['median'] / h['floor']['median']:.2f}x floor (<= 1.3x)"),
-        ("create a warmed env", f"uv install {spread(k['uv_install'])}", spread(k["mfci_create"]),
+        ("create a warmed env (CLI)", f"uv install {spread(k['uv_install'])}", spread(k["mfci_create"]),
          f"{k['mfci_create']['median'] / k['uv_install']['median']:.2f}x uv (<= 1.5x)"),
+        ("create, in the launcher's process", "", spread(k["create_in_process"]),
+         f"{k['create_in_process']['median'] / k['uv_install']['median']:.2f}x uv (<= 1.5x)"),
         ("reuse a created env (CLI)", "", spread(k["reuse"]), f"lookup {k['lookup_ms']:.2f} ms, "
                                                                f"{k['lookup_reads']:.0f} reads"),
         ("launch, 2-step flow", f"no environment {spread(l['plain'])}", spread(l["with_environments"]),
