@@ -328,6 +328,11 @@ OPTIONS: tuple[Option, ...] = (
            "Unset: the user cache folder (`~/.cache/mfci` on Linux).", group=MFCI),
     Option("CONDA_MFCI_DISCOVERY_TIMEOUT", 180, _positive_int,
            "Seconds one flow file may take to report its steps.", group=MFCI),
+    Option("CONDA_MFCI_UV_PROJECTS", True, _flag,
+           "1: a flow that declares no @pypi/@conda under a pyproject.toml and uv.lock is a uv flow "
+           "(`--environment=uv`) and is warmed from the lock. 0: such flows are skipped, for a "
+           "repository that uses uv for itself but does not run its flows with the uv environment.",
+           group=MFCI),
     Option("CONDA_MFCI_DISCOVERY", "fork", _choice("fork", "subprocess"),
            "How flows are run to report their steps. `fork`: one process imports Metaflow, each "
            "flow runs in a child forked from it, and results are kept (in the cache folder) until "

@@ -65,12 +65,13 @@ class DiscoveryOptions:
     environment: Mapping[str, str] = field(default_factory=dict, repr=False)
     configs: tuple[tuple[str, str, str], ...] = ()   # ("config" | "config-value", name, path or value)
     datastore: str = "local"                         # the datastore flows load with (Metaflow's default)
+    uv_projects: bool = True                         # flows declaring nothing in a uv project are uv flows
 
     @classmethod
     def of(cls, settings, configs: tuple[tuple[str, str, str], ...] = ()) -> "DiscoveryOptions":
         return cls(settings["CONDA_MFCI_DISCOVERY_TIMEOUT"], settings["CONDA_MFCI_DISCOVERY"],
                    settings.cache_dir / "discovery", flow_environment(settings), tuple(configs),
-                   settings["DEFAULT_DATASTORE"])
+                   settings["DEFAULT_DATASTORE"], settings["CONDA_MFCI_UV_PROJECTS"])
 
     def on_datastore(self, datastore: str) -> "DiscoveryOptions":
         """The same, for flows that load only with a cloud datastore: that datastore, with a
@@ -141,7 +142,7 @@ def dump_flow(path: Path, options: DiscoveryOptions, python: str = sys.executabl
         if done.returncode != 0 or not isinstance(data, dict):
             return _failure(display, _log_of(flow) or done.stderr or done.stdout, path.name,
                             read_json_file(Path(flow["about"])), options)
-    return _report(display, data)
+    return _report(display, data, options.uv_projects)
 
 
 def _log_of(flow: dict) -> str:
@@ -175,7 +176,7 @@ def _failure(display: str, output: str, file_name: str, about, options: Discover
     return FlowReport(display, flow, error=f"{flow}: {message}", configs=tuple(configs))
 
 
-def _report(display: str, data: dict) -> FlowReport:
+def _report(display: str, data: dict, uv_projects: bool) -> FlowReport:
     if "needs_datastore" in data:   # a kept answer: this flow loads only with that datastore
         return FlowReport(display, error=data.get("error"), needs_datastore=data["needs_datastore"])
     flow, steps = data["flow"], data["steps"]
@@ -184,7 +185,7 @@ def _report(display: str, data: dict) -> FlowReport:
     # is in a uv project (its folder's, as Metaflow finds it from there): then it is run
     # with --environment=uv.
     declared = any(s.get("declared") for s in steps.values())
-    project = None if declared or not data.get("uv") else find_project(Path(display).parent)
+    project = None if declared or not uv_projects or not data.get("uv") else find_project(Path(display).parent)
     if project is not None:
         try:
             steps = {name: project_request(request, project) if "error" not in request else request
@@ -240,7 +241,7 @@ def _load(files: list[Path], jobs: int, options: DiscoveryOptions) -> dict[Path,
         for path in files:
             dump = cache.get(path) if cache else None
             if dump is not None:
-                reports[path] = _report(str(path), dump)
+                reports[path] = _report(str(path), dump, options.uv_projects)
         # A folder that holds its own metaflow_extensions changes what `import metaflow`
         # loads for its flows: those run in a fresh python, as they would by hand.
         forkable = [p for p in files if p not in reports and not (p.parent / "metaflow_extensions").exists()]
@@ -291,5 +292,5 @@ def _forked(files: list[Path], jobs: int, scratch: str, environment: dict, cache
         used = read_json_file(Path(flow["depends"]))
         if cache and isinstance(used, dict):
             cache.put(path, dump, dependency_digests(used, environment, ignored))
-        reports[path] = _report(str(path), dump)
+        reports[path] = _report(str(path), dump, options.uv_projects)
     return reports

@@ -121,6 +121,9 @@ def test_a_lock_out_of_date_with_its_pyproject_is_one_error_and_nothing_is_publi
     assert "Traceback" not in done.stderr and not (store_root / "envs").exists()
     checked = mfci("check", "project", "--arch", "linux-64")
     assert checked.returncode == 1 and errors[0] in checked.stderr
+    # A repository that uses uv for itself, not for its flows, says so: nothing to warm.
+    done, out = mfci_json("warm", "project", "--arch", "linux-64", env={"METAFLOW_CONDA_MFCI_UV_PROJECTS": "0"})
+    assert done.returncode == 0 and {e["status"] for e in out["envs"]} == {"skipped"}, done.stderr
     # Nor does a launch resolve it (without strict mode, an unwarmed lock is resolved at launch).
     launched = run_flow(tmp_path / "project" / "flows" / "hello_uv.py", "--environment=uv", "run")
     output = launched.stdout + launched.stderr
