@@ -18,18 +18,17 @@ from packaging.markers import Marker
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-# (sys_platform, platform_system, platform_machine) of each arch, as markers spell them.
-PLATFORMS = {
-    "linux-64": ("linux", "Linux", "x86_64"),
-    "linux-aarch64": ("linux", "Linux", "aarch64"),
-    "osx-64": ("darwin", "Darwin", "x86_64"),
-    "osx-arm64": ("darwin", "Darwin", "arm64"),
-}
+from .targets import MACHINES
+
+
+def _platform(arch: str) -> tuple[str, str, str]:
+    """(sys_platform, platform_system, platform_machine) of an arch, as markers spell them."""
+    return (("linux", "Linux") if arch.startswith("linux") else ("darwin", "Darwin")) + (MACHINES[arch],)
 
 
 def environment_marker(arch: str, python: str) -> str:
     """The PEP 508 marker of one target: its platform and python (X.Y or X.Y.Z)."""
-    system, _, machine = PLATFORMS[arch]
+    system, _, machine = _platform(arch)
     version = (f"python_full_version == '{python}'" if python.count(".") == 2
                else f"python_version == '{python}'")
     return f"sys_platform == '{system}' and platform_machine == '{machine}' and {version}"
@@ -38,7 +37,7 @@ def environment_marker(arch: str, python: str) -> str:
 def marker_environment(arch: str, python: str) -> dict[str, str]:
     """The values markers are evaluated with for a target (X.Y means its first release,
     as `uv pip compile --python-version X.Y` takes it)."""
-    system, platform_system, machine = PLATFORMS[arch]
+    system, platform_system, machine = _platform(arch)
     full = python if python.count(".") == 2 else f"{python}.0"
     return {"sys_platform": system, "platform_system": platform_system, "platform_machine": machine,
             "os_name": "posix", "python_version": ".".join(full.split(".")[:2]), "python_full_version": full,

@@ -14,7 +14,8 @@ from ..spec import EnvSpec
 from ..urls import filename, package_key
 from ..uvlock import Wanted, read_lock
 from .base import Preferences, ResolutionFailed
-from .targets import MACHINES, PyPITarget, best_wheel, no_wheel_fits, pypi_target
+from .targets import PyPITarget, best_wheel, no_wheel_fits, pypi_target
+from .universal import marker_environment
 
 
 class UvLockResolver:
@@ -59,15 +60,3 @@ def _wheel(wanted: Wanted, target: PyPITarget, lock: str) -> PackageFile:
         raise ResolutionFailed(f"{lock}: {chosen} has no sha256 in the lock")
     return PackageFile(wanted.name, wanted.version, "pypi", scrub(wheel["url"]), chosen, sha256, wheel.get("size"),
                        key=package_key("pypi", wheel["url"]))
-
-
-def marker_environment(arch: str, python: str) -> dict:
-    """packaging's marker variables on a conda arch with CPython `python` (X.Y or X.Y.Z;
-    X.Y is X.Y.0, which bounds such as `python_full_version < '3.11'` compare alike)."""
-    linux = arch.startswith("linux")
-    full = python if python.count(".") == 2 else f"{python}.0"
-    return {"implementation_name": "cpython", "implementation_version": full, "os_name": "posix",
-            "platform_machine": MACHINES[arch], "platform_python_implementation": "CPython",
-            "platform_release": "", "platform_system": "Linux" if linux else "Darwin", "platform_version": "",
-            "python_full_version": full, "python_version": ".".join(full.split(".")[:2]),
-            "sys_platform": "linux" if linux else "darwin"}
